@@ -1,0 +1,39 @@
+# autobuild developer tasks. `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Shared benchmark data lives beside the checkout when available.
+ifneq ($(wildcard ../shared/data),)
+export AUTOBUILD_DATA ?= $(abspath ../shared/data)
+endif
+
+.PHONY: install test demo bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch is pinned: the 2.13.0 CPU wheel is installed first so nothing pulls a CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+demo: install
+	$(BIN)/autobuild demo --out demo-out
+
+bench: install
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
