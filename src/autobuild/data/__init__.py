@@ -1,0 +1,1 @@
+"""Labelled data: loading measurements and computing training targets."""

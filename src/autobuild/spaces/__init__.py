@@ -1,0 +1,89 @@
+"""Search spaces: declaration, validation, sampling and stage-subgraph enumeration.
+
+Example:
+    >>> import autobuild as ab
+    >>> space = ab.spaces.get("ofa-mbv3")
+    >>> space.count_subgraphs(0)
+    7371
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from autobuild.exceptions import SearchSpaceError
+from autobuild.spaces._features import CategoricalFeature, Feature, NumericFeature, Value
+from autobuild.spaces._space import Architecture, Layer, SearchSpace, Stage, StageConfig, Subgraph
+from autobuild.spaces.nasbench_macro import nasbench_macro
+from autobuild.spaces.ofa import ofa_mbv3, ofa_pn
+
+__all__ = [
+    "Architecture",
+    "CategoricalFeature",
+    "Feature",
+    "Layer",
+    "NumericFeature",
+    "SearchSpace",
+    "Stage",
+    "StageConfig",
+    "Subgraph",
+    "Value",
+    "from_toml",
+    "get",
+    "list_spaces",
+]
+
+_BUILTIN: dict[str, Callable[[], SearchSpace]] = {
+    "nasbench-macro": nasbench_macro,
+    "ofa-mbv3": ofa_mbv3,
+    "ofa-pn": ofa_pn,
+}
+
+
+def list_spaces() -> list[str]:
+    """Names of the built-in search spaces."""
+    return sorted(_BUILTIN)
+
+
+def from_toml(path: str | Path) -> SearchSpace:
+    """Read a search space declared in a TOML file (schema in the README).
+
+    Raises:
+        SearchSpaceError: If the file cannot be read or the declaration is invalid.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            spec = tomllib.load(fh)
+    except FileNotFoundError as err:
+        raise SearchSpaceError(f"Search-space file {str(p)!r} does not exist.") from err
+    except OSError as err:
+        raise SearchSpaceError(f"Cannot read search-space file {str(p)!r}: {err.strerror}.") from err
+    except tomllib.TOMLDecodeError as err:
+        raise SearchSpaceError(f"Search-space file {str(p)!r} is not valid TOML: {err}.") from err
+    try:
+        return SearchSpace.from_dict(spec)
+    except SearchSpaceError as err:
+        raise SearchSpaceError(f"{p}: {err}") from err
+
+
+def get(name: str | Path) -> SearchSpace:
+    """Return a built-in space by name, or read a space from a ``.toml`` file.
+
+    Raises:
+        SearchSpaceError: If ``name`` is neither a built-in space nor a readable TOML file;
+            the message lists the built-in names.
+    """
+    key = str(name)
+    if key in _BUILTIN:
+        return _BUILTIN[key]()
+    alias = key.replace("_", "-").lower()
+    if alias in _BUILTIN:
+        return _BUILTIN[alias]()
+    if key.endswith(".toml") or Path(key).is_file():
+        return from_toml(key)
+    raise SearchSpaceError(
+        f"Unknown search space {key!r}. Choose one of {list_spaces()} or give a .toml file."
+    )
