@@ -195,9 +195,13 @@ class TargetExpression:
             f"Unknown {noun} {listed} in target expression '{self.text}'. "
             f"Available metrics: {', '.join(sorted(known)) or '(none)'}."
         )
-        suggestions = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        suggestions = [
+            f"'{match[0]}' for '{name}'"
+            for name in unknown
+            if (match := difflib.get_close_matches(name, sorted(known), n=1))
+        ]
         if suggestions:
-            message += f" Did you mean '{suggestions[0]}'?"
+            message += f" Did you mean {', '.join(suggestions)}?"
         raise ExpressionError(message)
 
     def evaluate(self, columns: Mapping[str, np.ndarray | Sequence[float]]) -> FloatArray:
