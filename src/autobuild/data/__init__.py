@@ -1,1 +1,18 @@
 """Labelled data: loading measurements and computing training targets."""
+
+from __future__ import annotations
+
+from autobuild.data.nasbench import load_nasbench_macro, locate_nasbench_macro
+from autobuild.data.table import SUPPORTED_FORMATS, LabeledData, load_table
+from autobuild.data.target import TargetExpression, parse_target, sanitize_for_filename
+
+__all__ = [
+    "SUPPORTED_FORMATS",
+    "LabeledData",
+    "TargetExpression",
+    "load_nasbench_macro",
+    "load_table",
+    "locate_nasbench_macro",
+    "parse_target",
+    "sanitize_for_filename",
+]

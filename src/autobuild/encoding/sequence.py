@@ -1,0 +1,328 @@
+"""Sequence-graph encoding: an architecture becomes a chain graph with one node per layer.
+
+Nodes are numbered in network order (stage by stage, layer by layer) and joined by directed
+edges ``i -> i+1`` across stage boundaries (AutoBuild, Mills et al. CVPR 2024, Sec. 3). Each
+node carries one integer index per *categorical* category and one normalised float per
+*numeric* category:
+
+* ``stage`` (0-based stage index) and ``layer`` (0-based position within the stage), always;
+* every layer feature of the space, categorical ones as vocabulary indices, numeric ones
+  normalised to ``[0, 1]``;
+* every global feature of the space (e.g. input resolution), repeated on every node.
+
+:class:`GraphBatch` packs many such chains into flat tensors, which the predictor's chain
+fast path consumes without building PyG objects; :meth:`SequenceGraphEncoder.encode` gives a
+``torch_geometric.data.Data`` for interoperability with general PyG code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from autobuild.exceptions import EncodingError
+from autobuild.spaces import (
+    Architecture,
+    CategoricalFeature,
+    NumericFeature,
+    SearchSpace,
+    Subgraph,
+    Value,
+)
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
+
+__all__ = ["Category", "GraphBatch", "SequenceGraphEncoder"]
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """One node-feature category, i.e. one scalar of the FE-MLP output.
+
+    Attributes:
+        name: Category name (``"stage"``, ``"layer"``, a layer or global feature name).
+        kind: ``"categorical"`` or ``"numeric"``.
+        vocabulary: The values of a categorical category, in index order (empty if numeric).
+        source: ``"position"``, ``"layer"`` or ``"global"``.
+    """
+
+    name: str
+    kind: str
+    vocabulary: tuple[Value, ...]
+    source: str
+
+    @property
+    def size(self) -> int:
+        """Vocabulary size (0 for numeric categories)."""
+        return len(self.vocabulary)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphBatch:
+    """Chain graphs packed into flat node tensors (graphs are contiguous node ranges).
+
+    Attributes:
+        x_cat: `N x C` long tensor of categorical indices.
+        x_num: `N x F` float tensor of normalised numeric features.
+        ptr: `G + 1` long tensor; graph ``g`` owns nodes ``ptr[g]:ptr[g+1]``.
+    """
+
+    x_cat: Tensor
+    x_num: Tensor
+    ptr: Tensor
+
+    @property
+    def num_graphs(self) -> int:
+        """Number of graphs ``G``."""
+        return int(self.ptr.numel()) - 1
+
+    @property
+    def num_nodes(self) -> int:
+        """Total number of nodes ``N``."""
+        return int(self.x_cat.shape[0])
+
+    @property
+    def sizes(self) -> Tensor:
+        """`G` tensor of node counts."""
+        return self.ptr[1:] - self.ptr[:-1]
+
+    @property
+    def batch(self) -> Tensor:
+        """`N` tensor: the graph index of every node."""
+        return torch.repeat_interleave(torch.arange(self.num_graphs), self.sizes)
+
+    @property
+    def has_prev(self) -> Tensor:
+        """`N` bool tensor: whether a node has a predecessor in its chain."""
+        mask = torch.ones(self.num_nodes, dtype=torch.bool)
+        mask[self.ptr[:-1][self.sizes > 0]] = False
+        return mask
+
+    @property
+    def last_node(self) -> Tensor:
+        """`G` tensor: index of the last node of every graph."""
+        return self.ptr[1:] - 1
+
+    def edge_index(self) -> Tensor:
+        """`2 x E` chain edges ``i -> i+1`` within every graph (PyG layout)."""
+        dst = torch.nonzero(self.has_prev, as_tuple=False).flatten()
+        return torch.stack([dst - 1, dst])
+
+    def select(self, graphs: Tensor) -> GraphBatch:
+        """The sub-batch made of ``graphs`` (a `B` long tensor of graph indices), in order."""
+        sizes = self.sizes[graphs]
+        starts = self.ptr[graphs]
+        ptr = torch.zeros(graphs.numel() + 1, dtype=torch.long)
+        torch.cumsum(sizes, 0, out=ptr[1:])
+        offsets = torch.arange(int(ptr[-1])) - torch.repeat_interleave(ptr[:-1], sizes)
+        nodes = torch.repeat_interleave(starts, sizes) + offsets
+        return GraphBatch(self.x_cat[nodes], self.x_num[nodes], ptr)
+
+    @staticmethod
+    def concat(batches: Sequence[GraphBatch]) -> GraphBatch:
+        """Concatenate batches (graph order is kept)."""
+        ptrs = [batches[0].ptr]
+        offset = batches[0].ptr[-1]
+        for b in batches[1:]:
+            ptrs.append(b.ptr[1:] + offset)
+            offset = offset + b.ptr[-1]
+        return GraphBatch(
+            torch.cat([b.x_cat for b in batches]),
+            torch.cat([b.x_num for b in batches]),
+            torch.cat(ptrs),
+        )
+
+
+class SequenceGraphEncoder:
+    """Turns architectures of a :class:`SearchSpace` into sequence graphs.
+
+    Args:
+        space: The search space the architectures belong to.
+
+    Example:
+        >>> import autobuild as ab
+        >>> space = ab.spaces.get("ofa-mbv3")
+        >>> enc = ab.encoding.SequenceGraphEncoder(space)
+        >>> [c.name for c in enc.categories]
+        ['stage', 'layer', 'expand', 'kernel', 'resolution']
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        max_pos = max(s.max_layers for s in space.stages)
+        cats = [
+            Category("stage", "categorical", tuple(range(space.num_stages)), "position"),
+            Category("layer", "categorical", tuple(range(max_pos)), "position"),
+        ]
+        for name in space.layer_feature_names:
+            f = space.layer_feature(name)
+            if isinstance(f, CategoricalFeature):
+                cats.append(Category(name, "categorical", f.values, "layer"))
+            else:
+                cats.append(Category(name, "numeric", (), "layer"))
+        for g in space.global_features:
+            if isinstance(g, CategoricalFeature):
+                cats.append(Category(g.name, "categorical", g.values, "global"))
+            else:
+                cats.append(Category(g.name, "numeric", (), "global"))
+        self.categories: tuple[Category, ...] = tuple(cats)
+        self.categorical = tuple(c for c in cats if c.kind == "categorical")
+        self.numeric = tuple(c for c in cats if c.kind == "numeric")
+        # Per layer feature: (is categorical, column, lookup table or numeric feature).
+        self._layer_cols: list[tuple[bool, int, Any]] = []
+        self._global_cols: list[tuple[bool, int, Any]] = []
+        for name in space.layer_feature_names:
+            self._layer_cols.append(self._column(name, space.layer_feature(name)))
+        for g in space.global_features:
+            self._global_cols.append(self._column(g.name, g))
+
+    def _column(self, name: str, feature: Any) -> tuple[bool, int, Any]:
+        if isinstance(feature, CategoricalFeature):
+            col = [c.name for c in self.categorical].index(name)
+            return True, col, {_vkey(v): i for i, v in enumerate(feature.values)}
+        assert isinstance(feature, NumericFeature)
+        return False, [c.name for c in self.numeric].index(name), feature
+
+    @property
+    def category_names(self) -> list[str]:
+        """Names of all categories: categorical ones first, then numeric ones.
+
+        This is the column order of the FE-MLP output.
+        """
+        return [c.name for c in self.categorical] + [c.name for c in self.numeric]
+
+    def schema(self) -> dict[str, Any]:
+        """A JSON-serialisable description of the categories (stored in checkpoints)."""
+        return {
+            "categorical": [{"name": c.name, "size": c.size} for c in self.categorical],
+            "numeric": [c.name for c in self.numeric],
+        }
+
+    # ------------------------------------------------------------------ encoding
+    def encode_batch(self, archs: Sequence[Architecture]) -> GraphBatch:
+        """Encode architectures into one packed :class:`GraphBatch`.
+
+        Raises:
+            EncodingError: If an architecture has no layer at all.
+        """
+        rows_cat: list[list[int]] = []
+        rows_num: list[list[float]] = []
+        sizes = []
+        for arch in archs:
+            n = self._append_nodes(
+                arch.stages, range(len(arch.stages)), arch.globals, rows_cat, rows_num
+            )
+            if n == 0:
+                raise EncodingError(
+                    f"Architecture {self.space.canonical_id(arch)!r} has no layers; a graph "
+                    "needs at least one node."
+                )
+            sizes.append(n)
+        return self._pack(rows_cat, rows_num, sizes)
+
+    def encode_subgraphs(
+        self, unit: int, subgraphs: Sequence[Subgraph], globals_: Sequence[Value] | None = None
+    ) -> GraphBatch:
+        """Encode isolated stage subgraphs of ``unit`` as chains (for module scoring).
+
+        Nodes get the stage and position features they have inside a full architecture,
+        so the last node's embedding at hop ``len - 1`` equals its embedding in any
+        architecture containing the subgraph.
+
+        Args:
+            unit: Unit index of the space.
+            subgraphs: Subgraphs of that unit (one stage configuration per stage of the unit).
+            globals_: Global feature values (defaults of the space when ``None``).
+        """
+        stages = self.space.units[unit]
+        if globals_ is None:
+            globals_ = tuple(
+                getattr(f, "default", None)
+                if getattr(f, "default", None) is not None
+                else f.values[0]  # type: ignore[index]
+                for f in self.space.global_features
+            )
+        rows_cat: list[list[int]] = []
+        rows_num: list[list[float]] = []
+        sizes = []
+        for sg in subgraphs:
+            n = self._append_nodes(sg, stages, tuple(globals_), rows_cat, rows_num)
+            if n == 0:
+                raise EncodingError(f"Subgraph {sg!r} of unit {unit} is empty.")
+            sizes.append(n)
+        return self._pack(rows_cat, rows_num, sizes)
+
+    def encode(self, arch: Architecture) -> Data:
+        """Encode one architecture as a ``torch_geometric.data.Data`` chain graph.
+
+        The graph has ``x_cat`` (`n x C` long), ``x_num`` (`n x F` float), ``edge_index``
+        (`2 x (n-1)`, a valid `2 x 0` tensor for a one-node graph) and ``num_nodes``.
+        """
+        from torch_geometric.data import Data
+
+        b = self.encode_batch([arch])
+        return Data(x_cat=b.x_cat, x_num=b.x_num, edge_index=b.edge_index(), num_nodes=b.num_nodes)
+
+    # ------------------------------------------------------------------ internals
+    def _append_nodes(
+        self,
+        stage_configs: Sequence[Sequence[Sequence[Value]]],
+        stage_ids: Sequence[int],
+        globals_: Sequence[Value],
+        rows_cat: list[list[int]],
+        rows_num: list[list[float]],
+    ) -> int:
+        gcat = [0] * len(self.categorical)
+        gnum = [0.0] * len(self.numeric)
+        for (is_cat, col, table), v in zip(self._global_cols, globals_, strict=True):
+            if is_cat:
+                gcat[col] = table[_vkey(v)]
+            else:
+                gnum[col] = table.normalize(float(v))
+        n = 0
+        for stage, layers in zip(stage_ids, stage_configs, strict=True):
+            for pos, layer in enumerate(layers):
+                cat = list(gcat)
+                num = list(gnum)
+                cat[0], cat[1] = stage, pos
+                for (is_cat, col, table), v in zip(self._layer_cols, layer, strict=True):
+                    if is_cat:
+                        try:
+                            cat[col] = table[_vkey(v)]
+                        except KeyError as err:
+                            raise EncodingError(
+                                f"Value {v!r} of feature {self.categories[col].name!r} is not "
+                                f"in the space's vocabulary {list(table)}."
+                            ) from err
+                    else:
+                        num[col] = table.normalize(float(v))
+                rows_cat.append(cat)
+                rows_num.append(num)
+                n += 1
+        return n
+
+    def _pack(
+        self, rows_cat: list[list[int]], rows_num: list[list[float]], sizes: list[int]
+    ) -> GraphBatch:
+        ptr = torch.zeros(len(sizes) + 1, dtype=torch.long)
+        if sizes:
+            torch.cumsum(torch.tensor(sizes, dtype=torch.long), 0, out=ptr[1:])
+        x_cat = torch.from_numpy(
+            np.asarray(rows_cat, dtype=np.int64).reshape(len(rows_cat), len(self.categorical))
+        )
+        x_num = torch.from_numpy(
+            np.asarray(rows_num, dtype=np.float32).reshape(len(rows_num), len(self.numeric))
+        )
+        return GraphBatch(x_cat, x_num, ptr)
+
+
+def _vkey(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
