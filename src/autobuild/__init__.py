@@ -1,11 +1,44 @@
-"""autobuild: build strong neural architectures from a few evaluated ones."""
+"""autobuild: build strong neural architectures from a few evaluated ones, and explain why.
+
+An implementation of AutoBuild (Mills et al., "Building Optimal Neural Architectures using
+Interpretable Knowledge", CVPR 2024).
+
+Example:
+    >>> import autobuild as ab
+    >>> space = ab.spaces.get("nasbench-macro")
+    >>> space.count_subgraphs()
+    51
+"""
 
 from __future__ import annotations
 
 import logging
 
+from autobuild import data, encoding, exceptions, predictor, spaces
+from autobuild.data import LabeledData, load_table
+from autobuild.encoding import SequenceGraphEncoder
+from autobuild.exceptions import AutobuildError
+from autobuild.predictor import AutoBuildPredictor, PredictorConfig, train_predictor
+from autobuild.spaces import Architecture, SearchSpace
+
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["__version__"]
+__all__ = [
+    "Architecture",
+    "AutoBuildPredictor",
+    "AutobuildError",
+    "LabeledData",
+    "PredictorConfig",
+    "SearchSpace",
+    "SequenceGraphEncoder",
+    "__version__",
+    "data",
+    "encoding",
+    "exceptions",
+    "load_table",
+    "predictor",
+    "spaces",
+    "train_predictor",
+]

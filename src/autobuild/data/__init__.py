@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autobuild.data.nasbench import load_nasbench_macro, locate_nasbench_macro
-from autobuild.data.table import SUPPORTED_FORMATS, LabeledData, load_table
+from autobuild.data.table import SUPPORTED_FORMATS, LabeledData, load_table, read_architectures
 from autobuild.data.target import TargetExpression, parse_target, sanitize_for_filename
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "load_table",
     "locate_nasbench_macro",
     "parse_target",
+    "read_architectures",
     "sanitize_for_filename",
 ]

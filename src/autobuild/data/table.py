@@ -29,7 +29,12 @@ from autobuild.data.target import TargetExpression
 from autobuild.exceptions import DataError, SearchSpaceError
 from autobuild.spaces import Architecture, SearchSpace
 
-__all__ = ["SUPPORTED_FORMATS", "LabeledData", "load_table"]
+__all__ = [
+    "SUPPORTED_FORMATS",
+    "LabeledData",
+    "load_table",
+    "read_architectures",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -182,34 +187,7 @@ def load_table(
             is not finite. The message names the file and the row.
     """
     p = Path(path)
-    readers = {".csv": _read_csv, ".json": _read_json, ".jsonl": _read_jsonl}
-    suffix = p.suffix.lower()
-    if suffix not in (*readers, ".parquet"):
-        raise DataError(
-            f"Cannot read {str(p)!r}: unknown extension {p.suffix!r}; supported formats are "
-            f"{', '.join(SUPPORTED_FORMATS)}."
-        )
-    if not p.exists():
-        raise DataError(f"Data file {str(p)!r} does not exist; check the path.")
-    if suffix == ".parquet":
-        records = _read_parquet(p)
-    else:
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as err:
-            raise DataError(f"Cannot read data file {str(p)!r}: {err}.") from err
-        if not text.strip():
-            raise DataError(f"Data file {str(p)!r} is empty; it needs a header and rows.")
-        records = readers[suffix](text, p, arch_column)
-    if not records:
-        raise DataError(f"Data file {str(p)!r} has no rows.")
-    columns = list(dict.fromkeys(k for _, rec in records for k in rec))
-    if arch_column not in columns:
-        raise DataError(
-            f"Data file {str(p)!r} has no {arch_column!r} column; columns found: {columns}. "
-            "Rename the architecture column or pass its name."
-        )
-
+    records, columns = _read_records(p, arch_column)
     archs = [_parse_arch(space, p, where, rec.get(arch_column)) for where, rec in records]
     metrics = _metric_columns(p, records, [c for c in columns if c != arch_column], strict)
 
@@ -246,6 +224,56 @@ def load_table(
         n_rows=len(records),
         n_duplicates=n_dup,
     )
+
+
+def read_architectures(
+    path: str | Path, space: SearchSpace, *, arch_column: str = "arch"
+) -> list[Architecture]:
+    """Read the architectures of a data file, one per row, in file order.
+
+    Unlike :func:`load_table`, duplicates are kept and metric columns are optional (e.g. a
+    file written by ``autobuild sample``).
+
+    Raises:
+        DataError: If the file cannot be read, has no rows or no architecture column, or a
+            row's architecture is not in ``space``.
+    """
+    p = Path(path)
+    records, _ = _read_records(p, arch_column)
+    return [_parse_arch(space, p, where, rec.get(arch_column)) for where, rec in records]
+
+
+def _read_records(p: Path, arch_column: str) -> tuple[list[_Record], list[str]]:
+    """Read the rows of a data file and check it has an architecture column."""
+    readers = {".csv": _read_csv, ".json": _read_json, ".jsonl": _read_jsonl}
+    suffix = p.suffix.lower()
+    if suffix not in (*readers, ".parquet"):
+        raise DataError(
+            f"Cannot read {str(p)!r}: unknown extension {p.suffix!r}; supported formats are "
+            f"{', '.join(SUPPORTED_FORMATS)}."
+        )
+    if not p.exists():
+        raise DataError(f"Data file {str(p)!r} does not exist; check the path.")
+    if suffix == ".parquet":
+        records = _read_parquet(p)
+    else:
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as err:
+            raise DataError(f"Cannot read data file {str(p)!r}: {err}.") from err
+        if not text.strip():
+            raise DataError(f"Data file {str(p)!r} is empty; it needs a header and rows.")
+        records = readers[suffix](text, p, arch_column)
+    if not records:
+        raise DataError(f"Data file {str(p)!r} has no rows.")
+    columns = list(dict.fromkeys(k for _, rec in records for k in rec))
+    if arch_column not in columns:
+        raise DataError(
+            f"Data file {str(p)!r} has no {arch_column!r} column; columns found: {columns}. "
+            "Rename the architecture column or pass its name."
+        )
+
+    return records, columns
 
 
 def _parse_arch(space: SearchSpace, path: Path, where: str, value: Any) -> Architecture:

@@ -1,0 +1,5 @@
+"""``python -m autobuild``."""
+
+from autobuild.cli.main import entrypoint
+
+entrypoint()

@@ -1,0 +1,407 @@
+"""The ``autobuild`` command line: a thin layer over the Python API.
+
+Every command parses its arguments, calls the same public functions a Python user would,
+writes its results atomically and returns an exit status: 0 on success, 1 when the data or
+a file is wrong (one line on stderr), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from autobuild import __version__
+from autobuild.exceptions import AutobuildError, CLIUsageError
+
+__all__ = ["entrypoint", "main"]
+
+logger = logging.getLogger("autobuild.cli")
+
+
+class _Command:
+    """A subcommand: ``add_arguments`` declares its options, ``run`` does the work."""
+
+    name = ""
+    help = ""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's options."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        """Run the command; return the exit status."""
+        raise NotImplementedError
+
+
+class _SpacesCommand(_Command):
+    name = "spaces"
+    help = "List the built-in search spaces (or describe a TOML space) with subgraph counts."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "space", nargs="?", help="A built-in space name or a .toml file to describe."
+        )
+
+    def run(self, args: argparse.Namespace) -> int:
+        from autobuild import spaces
+
+        names = [args.space] if args.space else spaces.list_spaces()
+        rows = []
+        for name in names:
+            space = spaces.get(name)
+            per_unit = [space.count_subgraphs(u) for u in range(space.num_units)]
+            rows.append(
+                [
+                    space.name,
+                    " ".join(f"{s.min_layers}-{s.max_layers}" for s in space.stages),
+                    ", ".join(space.layer_feature_names),
+                    " / ".join(f"{n:,}" for n in per_unit),
+                    f"{sum(per_unit):,}",
+                    _big(space.size()),
+                ]
+            )
+        _print_table(
+            [
+                "space",
+                "layers per stage",
+                "layer features",
+                "subgraphs per unit",
+                "subgraphs",
+                "architectures",
+            ],
+            rows,
+        )
+        return 0
+
+
+class _SampleCommand(_Command):
+    name = "sample"
+    help = "Write N distinct, uniformly sampled architectures of a space to a CSV file."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        _add_space(parser)
+        parser.add_argument("--n", type=_positive_int, required=True, help="How many.")
+        parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+        parser.add_argument("--out", type=Path, required=True, help="Output CSV file.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        import json
+
+        from autobuild import spaces
+        from autobuild._atomic import write_csv_atomic
+
+        space = spaces.get(args.space)
+        archs = space.sample(args.n, seed=args.seed)
+        write_csv_atomic(
+            args.out,
+            ["arch_id", "arch"],
+            ([space.arch_id(a), json.dumps(space.to_json(a))] for a in archs),
+        )
+        logger.info("Wrote %d architectures of %s to %s", len(archs), space.name, args.out)
+        return 0
+
+
+class _TrainCommand(_Command):
+    name = "train"
+    help = "Train an AutoBuild predictor on labelled architectures."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from autobuild.predictor import PRESETS
+        from autobuild.predictor.nn import CONVS, READOUTS
+
+        _add_space(parser)
+        parser.add_argument(
+            "--data",
+            type=Path,
+            help="CSV/JSON/Parquet file with an 'arch' column and metric columns (optional "
+            "for nasbench-macro: the benchmark table is used).",
+        )
+        parser.add_argument(
+            "--target",
+            help="Target expression over metric names, e.g. 'acc/latency' or '-fid' "
+            "(default for nasbench-macro: mean_acc).",
+        )
+        parser.add_argument(
+            "--n-labeled", type=_positive_int, help="Use N random rows of the data (seeded)."
+        )
+        parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+        parser.add_argument(
+            "--test-fraction",
+            type=_fraction,
+            default=0.1,
+            help="Held-out fraction for the reported metrics (default: 0.1; 0 trains on all).",
+        )
+        parser.add_argument(
+            "--preset",
+            choices=sorted(PRESETS),
+            default="default",
+            help="Hyper-parameter preset: 'default' (measured best) or 'paper' (the authors').",
+        )
+        parser.add_argument("--epochs", type=_positive_int, help="Override the epoch count.")
+        parser.add_argument("--lr", type=float, help="Override the learning rate.")
+        parser.add_argument("--batch-size", type=_positive_int, help="Override the batch size.")
+        parser.add_argument("--conv", choices=sorted(CONVS), help="GNN layer type.")
+        parser.add_argument("--readout", choices=list(READOUTS), help="Graph pooling per hop.")
+        parser.add_argument("--hidden-channels", type=_positive_int, help="GNN width.")
+        parser.add_argument("--num-layers", type=_positive_int, help="GNN layers (hops 1..M).")
+        parser.add_argument(
+            "--corr-lambda", type=float, help="Weight of the hop ranking loss (0: MSE only)."
+        )
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="Refuse NaN/infinite metrics or targets instead of skipping them.",
+        )
+        parser.add_argument("--out", type=Path, required=True, help="Checkpoint folder.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from autobuild.predictor import train_predictor
+
+        overrides = {
+            k: getattr(args, k)
+            for k in (
+                "epochs",
+                "lr",
+                "batch_size",
+                "conv",
+                "readout",
+                "hidden_channels",
+                "num_layers",
+                "corr_lambda",
+            )
+            if getattr(args, k) is not None
+        }
+        data, target = _load_labelled(args.space, args.data, args.target, args.strict)
+        result = train_predictor(
+            data,
+            target,
+            n_labeled=args.n_labeled,
+            seed=args.seed,
+            test_fraction=args.test_fraction,
+            preset=args.preset,
+            strict=args.strict,
+            progress=sys.stderr.isatty(),
+            out=args.out,
+            **overrides,
+        )
+        m = result.metrics
+        print(
+            f"Trained on {m['n_train']} architectures in {m['train_seconds']:.1f} s; "
+            f"checkpoint: {args.out}"
+        )
+        if m["n_test"]:
+            hops = "  ".join(f"hop{i} {v:.3f}" for i, v in enumerate(m["hop_srcc"]))
+            print(
+                f"held-out ({m['n_test']}): Spearman {m['srcc']:.4f}  Kendall "
+                f"{m['kendall']:.4f}  MAE {m['mae']:.4g}"
+            )
+            print(f"hop Spearman: {hops}")
+        return 0
+
+
+class _PredictCommand(_Command):
+    name = "predict"
+    help = "Predict the target and the per-hop embedding norms of architectures."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("checkpoint", type=Path, help="Checkpoint folder from 'train'.")
+        parser.add_argument(
+            "--data",
+            type=Path,
+            help="File with an 'arch' column (optional for nasbench-macro checkpoints).",
+        )
+        parser.add_argument("--out", type=Path, required=True, help="Output CSV file.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from autobuild._atomic import write_csv_atomic
+        from autobuild.data import load_nasbench_macro, read_architectures
+        from autobuild.predictor import AutoBuildPredictor
+
+        pred = AutoBuildPredictor.load(args.checkpoint)
+        space = pred.space
+        if args.data is not None:
+            archs = read_architectures(args.data, space)
+        elif space.name == "nasbench-macro" and space.native is not None:
+            archs = list(load_nasbench_macro().archs)
+        else:
+            raise CLIUsageError(f"--data is required for a checkpoint of space {space.name!r}.")
+        values = pred.predict(archs)
+        norms = pred.hop_norms(archs)
+        header = ["arch_id", "prediction"] + [f"hop{i}" for i in range(norms.shape[1])]
+        write_csv_atomic(
+            args.out,
+            header,
+            (
+                [space.arch_id(a), float(p), *map(float, h)]
+                for a, p, h in zip(archs, values, norms, strict=True)
+            ),
+        )
+        logger.info("Wrote %d predictions to %s", len(archs), args.out)
+        return 0
+
+
+class _DemoCommand(_Command):
+    name = "demo"
+    help = "Train a predictor on NAS-Bench-Macro and report its held-out quality."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--n-labeled",
+            type=_positive_int,
+            default=1000,
+            help="Labelled architectures (default: 1000).",
+        )
+        parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+        parser.add_argument("--out", type=Path, default=Path("demo-out"), help="Output folder.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from autobuild.data import load_nasbench_macro
+        from autobuild.predictor import train_predictor
+
+        data = load_nasbench_macro()
+        result = train_predictor(
+            data,
+            "mean_acc",
+            n_labeled=args.n_labeled,
+            seed=args.seed,
+            progress=sys.stderr.isatty(),
+            out=args.out / "predictor",
+        )
+        m = result.metrics
+        print(
+            f"AutoBuild predictor on NAS-Bench-Macro: {m['n_train']} labelled architectures, "
+            f"{m['n_test']} held out, trained in {m['train_seconds']:.1f} s"
+        )
+        _print_table(
+            ["quantity", "held-out Spearman"],
+            [["prediction", f"{m['srcc']:.4f}"]]
+            + [[f"hop {i} embedding norm", f"{v:.4f}"] for i, v in enumerate(m["hop_srcc"])],
+        )
+        print(f"Checkpoint and metrics.json in {args.out / 'predictor'}")
+        return 0
+
+
+_COMMANDS: dict[str, type[_Command]] = {
+    c.name: c
+    for c in (_TrainCommand, _PredictCommand, _SpacesCommand, _SampleCommand, _DemoCommand)
+}
+
+
+def _load_labelled(
+    space_name: str, data: Path | None, target: str | None, strict: bool
+) -> tuple[Any, str]:
+    from autobuild import spaces
+    from autobuild.data import load_nasbench_macro, load_table
+
+    space = spaces.get(space_name)
+    if data is None:
+        if space.name != "nasbench-macro":
+            raise CLIUsageError(f"--data is required for space {space.name!r}.")
+        return load_nasbench_macro(), target or "mean_acc"
+    if target is None:
+        raise CLIUsageError("--target is required with --data (e.g. --target acc).")
+    return load_table(data, space, strict=strict), target
+
+
+def _add_space(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--space",
+        required=True,
+        help="A built-in space (see 'autobuild spaces') or a .toml file declaring one.",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _big(n: int) -> str:
+    return f"{n:,}" if n < 10**9 else f"{n:.3e} (~10^{int(math.log10(n))})"
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autobuild",
+        description="Build strong neural architectures from a few evaluated ones (AutoBuild).",
+    )
+    parser.add_argument("--version", action="version", version=f"autobuild {__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="Debug logging.")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="Warnings only.")
+    parser.add_argument("--debug", action="store_true", help="Show tracebacks of errors.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, cls in _COMMANDS.items():
+        cmd = cls()
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(_command=cmd)
+    return parser
+
+
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    root = logging.getLogger("autobuild")
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    if not any(getattr(h, "_autobuild_cli", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler._autobuild_cli = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_command", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    _configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args._command.run(args))
+    except CLIUsageError as err:
+        if args.debug:
+            raise
+        print(f"autobuild {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except AutobuildError as err:
+        if args.debug:
+            raise
+        print(f"autobuild {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("autobuild: interrupted", file=sys.stderr)
+        return 130
+
+
+def entrypoint() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

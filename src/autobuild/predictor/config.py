@@ -1,0 +1,149 @@
+"""Hyper-parameters of the AutoBuild predictor and their presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from autobuild.exceptions import ConfigError
+from autobuild.predictor.losses import LOSS_MODES
+from autobuild.predictor.nn import ACTIVATIONS, CONVS, READOUTS
+
+__all__ = ["PRESETS", "PredictorConfig"]
+
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PredictorConfig:
+    """Every hyper-parameter of :class:`~autobuild.predictor.AutoBuildPredictor`.
+
+    The defaults are the ``"default"`` preset, chosen by measurement on NAS-Bench-Macro
+    (``benchmarks/train.py``); ``PRESETS["paper"]`` holds the paper's settings.
+
+    Attributes:
+        hidden_channels: GNN width.
+        num_layers: GNN layers ``M`` (hops 1..M).
+        conv: ``"gatv2"``, ``"graph"``, ``"gcn"`` or ``"gin"``.
+        act: ``"relu"`` or ``"leaky_relu"`` (GNN and regressor activation).
+        readout: ``"mean"``, ``"sum"`` or ``"max"`` graph pooling per hop.
+        embedding_dim: FE-MLP embedding width.
+        isolate_embedding: Train the FE-MLP with the hop-0 ranking term only (no gradient
+            from the GNN into it); ``False`` is the paper's joint training.
+        corr_lambda: Weight of the hop ranking term (0 trains with MSE only).
+        rank_mode: ``"spearman"`` (soft ranks of norms vs exact ranks of labels) or
+            ``"reference"`` (the authors' Pearson of raw labels and soft ranks).
+        regularization_strength: Soft-rank strength (smaller is closer to hard ranks).
+        epochs: Passes over the training data; ``None`` picks enough epochs for about
+            ``steps`` optimiser steps.
+        steps: Target number of optimiser steps when ``epochs`` is ``None``.
+        batch_size: Most graphs per step. Small training sets use batches of a quarter of
+            the data (at least 16 graphs) so that every epoch takes several steps.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        clip_norm: Global gradient-norm clip (0 disables).
+        schedule: ``"cosine"`` decay to 0 over training, or ``"constant"``.
+    """
+
+    hidden_channels: int = 64
+    num_layers: int = 4
+    conv: str = "gatv2"
+    act: str = "relu"
+    readout: str = "mean"
+    embedding_dim: int = 4
+    isolate_embedding: bool = True
+    corr_lambda: float = 5.0
+    rank_mode: str = "spearman"
+    regularization_strength: float = 0.1
+    epochs: int | None = None
+    steps: int = 700
+    batch_size: int = 128
+    lr: float = 5e-3
+    weight_decay: float = 1e-5
+    clip_norm: float = 5.0
+    schedule: str = "cosine"
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_channels", "num_layers", "embedding_dim", "steps"):
+            _int(name, getattr(self, name), 1)
+        if self.epochs is not None:
+            _int("epochs", self.epochs, 1)
+        _int("batch_size", self.batch_size, 2)
+        for name in ("corr_lambda", "weight_decay", "clip_norm"):
+            _float(name, getattr(self, name), 0.0, strict=False)
+        for name in ("regularization_strength", "lr"):
+            _float(name, getattr(self, name), 0.0, strict=True)
+        _choice("conv", self.conv, tuple(sorted(CONVS)))
+        _choice("act", self.act, tuple(sorted(ACTIVATIONS)))
+        _choice("readout", self.readout, READOUTS)
+        _choice("rank_mode", self.rank_mode, LOSS_MODES)
+        _choice("schedule", self.schedule, SCHEDULES)
+        if not isinstance(self.isolate_embedding, bool):
+            raise ConfigError(
+                f"`isolate_embedding` must be true or false, got {self.isolate_embedding!r}."
+            )
+
+    def schedule_for(self, n_train: int) -> tuple[int, int]:
+        """``(batch_size, epochs)`` used to train on ``n_train`` architectures."""
+        batch = max(2, min(self.batch_size, n_train, max(16, math.ceil(n_train / 4))))
+        full, rest = divmod(n_train, batch)
+        per_epoch = full + (1 if rest >= 2 else 0)
+        epochs = self.epochs or max(1, math.ceil(self.steps / per_epoch))
+        return batch, epochs
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hyper-parameters as a JSON-serialisable dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> PredictorConfig:
+        """Build a config from a dict; unknown keys are an error listing the valid ones."""
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(params) - valid)
+        if unknown:
+            raise ConfigError(
+                f"Unknown predictor parameter(s) {unknown}. Valid parameters: {sorted(valid)}."
+            )
+        return cls(**params)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> PredictorConfig:
+        """A named preset (``"default"`` or ``"paper"``) with optional overrides."""
+        if name not in PRESETS:
+            raise ConfigError(f"Unknown preset {name!r}. Choose one of {sorted(PRESETS)}.")
+        return cls.from_dict({**PRESETS[name], **overrides})
+
+
+#: Named hyper-parameter sets. ``paper`` is METHOD.md §6: the authors' training recipe.
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "paper": {
+        "hidden_channels": 32,
+        "corr_lambda": 1.0,
+        "epochs": 200,
+        "lr": 1e-4,
+        "schedule": "constant",
+        "rank_mode": "reference",
+        "regularization_strength": 1.0,
+        "isolate_embedding": False,
+    },
+}
+
+
+def _int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"`{name}` must be an integer >= {low}, got {value!r}.")
+
+
+def _float(name: str, value: Any, low: float, *, strict: bool) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < low or (strict and value == low):
+        op = ">" if strict else ">="
+        raise ConfigError(f"`{name}` must be a finite number {op} {low}, got {value!r}.")
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"`{name}` must be one of {list(choices)}, got {value!r}.")

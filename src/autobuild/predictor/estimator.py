@@ -1,0 +1,392 @@
+"""The AutoBuild predictor as a scikit-learn-style estimator, with checkpoints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from autobuild import spaces as spaces_mod
+from autobuild._atomic import write_json_atomic
+from autobuild.encoding import GraphBatch, SequenceGraphEncoder
+from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
+from autobuild.predictor.config import PredictorConfig
+from autobuild.predictor.losses import HopRankingLoss
+from autobuild.predictor.metrics import regression_metrics
+from autobuild.predictor.nn import AutoBuildNet
+from autobuild.spaces import Architecture, SearchSpace
+
+__all__ = ["CHECKPOINT_FORMAT", "AutoBuildPredictor"]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "autobuild-predictor/1"
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "predictor.json"
+INFERENCE_BATCH = 4096
+
+#: ``callback(epoch, predictor)`` runs after every epoch (1-based); return True to stop.
+EpochCallback = Callable[[int, "AutoBuildPredictor"], bool | None]
+
+
+class AutoBuildPredictor:
+    """Predicts a target from an architecture; every hop's embedding norm ranks it too.
+
+    Trains :class:`~autobuild.predictor.nn.AutoBuildNet` with MSE on standardised labels plus
+    the hop-level ranking loss (Mills et al., CVPR 2024, Eq. 4), so that the L1 norm of the
+    graph embedding at each hop is rank-correlated with the label.
+
+    Args:
+        space: The search space of the architectures.
+        config: Hyper-parameters; ``None`` uses :class:`PredictorConfig` defaults.
+        random_state: Seed for weight initialisation and batch order (``None``: fresh).
+        progress: Show a progress bar over epochs (on stderr).
+        **params: Overrides of individual fields of ``config``.
+
+    Example:
+        >>> import autobuild as ab
+        >>> space = ab.spaces.get("nasbench-macro")
+        >>> archs = space.sample(64, seed=0)
+        >>> y = [float(a.num_layers) for a in archs]
+        >>> pred = ab.AutoBuildPredictor(space, epochs=2, random_state=0).fit(archs, y)
+        >>> pred.predict(archs[:2]).shape
+        (2,)
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        config: PredictorConfig | None = None,
+        *,
+        random_state: int | None = None,
+        progress: bool = False,
+        **params: Any,
+    ) -> None:
+        if not isinstance(space, SearchSpace):
+            raise ConfigError(f"`space` must be a SearchSpace, got {type(space).__name__}.")
+        base = (config or PredictorConfig()).to_dict()
+        self.config = PredictorConfig.from_dict({**base, **params})
+        self.space = space
+        self.random_state = random_state
+        self.progress = progress
+        self.encoder = SequenceGraphEncoder(space)
+
+    def __repr__(self) -> str:
+        return (
+            f"AutoBuildPredictor(space={self.space.name!r}, random_state={self.random_state!r}, "
+            f"config={self.config!r})"
+        )
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        archs: Sequence[Architecture],
+        y: Sequence[float] | np.ndarray,
+        *,
+        callback: EpochCallback | None = None,
+    ) -> AutoBuildPredictor:
+        """Train on architectures and their labels.
+
+        Args:
+            archs: Training architectures (validated against the space).
+            y: Their labels, in raw units (finite).
+            callback: Called after each epoch as ``callback(epoch, self)``; returning
+                ``True`` stops training early.
+
+        Returns:
+            ``self``, fitted: ``model_``, ``label_mean_``, ``label_std_``, ``hop_moments_``,
+            ``history_`` (per-epoch mean loss parts), ``n_train_``, ``train_seconds_``.
+
+        Raises:
+            DataError: Too few architectures, non-finite or constant labels.
+        """
+        cfg = self.config
+        archs = [self.space.validate(a) for a in archs]
+        y_arr = np.asarray(y, dtype=np.float64)
+        if y_arr.ndim != 1 or len(y_arr) != len(archs):
+            raise DataError(
+                f"`y` must be a 1-D list with one label per architecture, got shape "
+                f"{y_arr.shape} for {len(archs)} architectures."
+            )
+        if len(archs) < 2:
+            raise DataError(f"Training needs at least 2 architectures, got {len(archs)}.")
+        if not np.all(np.isfinite(y_arr)):
+            raise DataError(
+                f"{int((~np.isfinite(y_arr)).sum())} labels are NaN or infinite; drop them first."
+            )
+        std = float(y_arr.std())
+        if std == 0.0:
+            raise DataError(
+                f"All {len(y_arr)} labels equal {y_arr[0]!r}; a predictor needs varying labels."
+            )
+        seed = self.random_state
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))  # type: ignore[operator]
+        self.seed_ = seed
+        self.label_mean_, self.label_std_ = float(y_arr.mean()), std
+
+        start = time.perf_counter()
+        data = self.encoder.encode_batch(archs)
+        target = torch.from_numpy((y_arr - self.label_mean_) / std).float()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.model_ = self._build_model()
+        generator = torch.Generator().manual_seed(seed)
+        loss_fn = HopRankingLoss(
+            corr_lambda=cfg.corr_lambda,
+            mode=cfg.rank_mode,
+            regularization_strength=cfg.regularization_strength,
+        )
+        optimizer = torch.optim.AdamW(
+            self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+        )
+        n = len(archs)
+        batch_size, epochs = cfg.schedule_for(n)
+        steps_per_epoch = n // batch_size + (1 if n % batch_size >= 2 else 0)
+        total_steps = steps_per_epoch * epochs
+        scheduler = None
+        if cfg.schedule == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+        self.history_: list[dict[str, float]] = []
+        callback_seconds = 0.0
+        bar = _progress(epochs, self.progress)
+        for epoch in range(1, epochs + 1):
+            self.model_.train()
+            perm = torch.randperm(n, generator=generator)
+            sums = {"loss": 0.0, "mse": 0.0, "rank": 0.0}
+            steps = 0
+            for lo in range(0, n, batch_size):
+                idx = perm[lo : lo + batch_size]
+                if idx.numel() < 2:  # BatchNorm and correlations need two graphs
+                    continue
+                batch = data.select(idx)
+                pred, hop_norms = self.model_(batch)
+                loss, parts = loss_fn(pred, target[idx], hop_norms)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()  # type: ignore[no-untyped-call]
+                if cfg.clip_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(self.model_.parameters(), cfg.clip_norm)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                sums["loss"] += float(loss.detach())
+                sums["mse"] += float(parts["mse"])
+                sums["rank"] += float(parts["rank"])
+                steps += 1
+            record = {k: v / max(steps, 1) for k, v in sums.items()}
+            self.history_.append({"epoch": epoch, **record})
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{record['loss']:.4f}")
+            if callback is not None:
+                t0 = time.perf_counter()
+                stop = callback(epoch, self)
+                callback_seconds += time.perf_counter() - t0
+                if stop:
+                    break
+        if bar is not None:
+            bar.close()
+        self.model_.eval()
+        self.hop_moments_ = self._hop_moments(data)
+        self.n_train_ = n
+        self.train_seconds_ = time.perf_counter() - start - callback_seconds
+        logger.info(
+            "Trained on %d architectures for %d epochs in %.1f s",
+            n,
+            len(self.history_),
+            self.train_seconds_,
+        )
+        return self
+
+    def _build_model(self) -> AutoBuildNet:
+        cfg = self.config
+        return AutoBuildNet(
+            [c.size for c in self.encoder.categorical],
+            len(self.encoder.numeric),
+            hidden_channels=cfg.hidden_channels,
+            num_layers=cfg.num_layers,
+            conv=cfg.conv,
+            act=cfg.act,
+            readout=cfg.readout,
+            embedding_dim=cfg.embedding_dim,
+            isolate_embedding=cfg.isolate_embedding,
+        )
+
+    @torch.no_grad()
+    def _hop_moments(self, data: GraphBatch) -> list[list[float]]:
+        """Mean and population std of node-embedding L1 norms per hop (eval mode)."""
+        parts = []
+        for lo in range(0, data.num_graphs, INFERENCE_BATCH):
+            idx = torch.arange(lo, min(lo + INFERENCE_BATCH, data.num_graphs))
+            hops = self.model_.node_embeddings(data.select(idx))
+            parts.append(torch.stack([h.abs().sum(-1) for h in hops]).double())  # (M+1) x n
+        norms = torch.cat(parts, dim=1)
+        mean, std = norms.mean(dim=1), norms.std(dim=1, correction=0)
+        return [mean.tolist(), std.tolist()]
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                "This AutoBuildPredictor is not fitted yet; call fit() or load a checkpoint."
+            )
+
+    @torch.no_grad()
+    def _forward(self, archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        self.model_.eval()
+        preds, norms = [], []
+        for lo in range(0, len(archs), INFERENCE_BATCH):
+            chunk = [self.space.validate(a) for a in archs[lo : lo + INFERENCE_BATCH]]
+            p, h = self.model_(self.encoder.encode_batch(chunk))
+            preds.append(p.double().numpy())
+            norms.append(h.T.double().numpy())
+        if not preds:
+            return np.zeros(0), np.zeros((0, self.model_.num_hops))
+        pred = np.concatenate(preds) * self.label_std_ + self.label_mean_
+        return pred, np.concatenate(norms)
+
+    def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """Predicted targets in raw label units (an `n` array)."""
+        return self._forward(archs)[0]
+
+    def hop_norms(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """`n x (M+1)` L1 norms of each architecture's graph embedding at hops 0..M."""
+        return self._forward(archs)[1]
+
+    def evaluate(
+        self, archs: Sequence[Architecture], y: Sequence[float] | np.ndarray
+    ) -> dict[str, Any]:
+        """Spearman, Kendall, MAE (raw units) and per-hop Spearman on labelled data."""
+        pred, norms = self._forward(archs)
+        return regression_metrics(np.asarray(y, dtype=np.float64), pred, norms)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
+        """Write the checkpoint folder: ``model.safetensors`` and ``predictor.json``.
+
+        Both files are written atomically (temporary file, then rename).
+
+        Args:
+            path: Folder to create or update.
+            extra: JSON-serialisable metadata stored alongside (e.g. target, metrics).
+        """
+        from safetensors.torch import save_file
+
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "space": self.space.to_dict(),
+            "config": self.config.to_dict(),
+            "seed": self.seed_,
+            "label_mean": self.label_mean_,
+            "label_std": self.label_std_,
+            "hop_moments": self.hop_moments_,
+            "encoder": self.encoder.schema(),
+            "n_train": self.n_train_,
+            "train_seconds": self.train_seconds_,
+            "extra": extra or {},
+        }
+        state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model-", suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file(state, tmp)
+            os.replace(tmp, folder / WEIGHTS_FILE)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        write_json_atomic(folder / CONFIG_FILE, meta)
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path, space: SearchSpace | None = None) -> AutoBuildPredictor:
+        """Read a checkpoint folder written by :meth:`save`.
+
+        Args:
+            path: The checkpoint folder.
+            space: If given, the checkpoint must have been trained on this space.
+
+        Raises:
+            CheckpointError: Missing or corrupt files, another format version, or a
+                checkpoint trained on a different space.
+        """
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = Path(path)
+        meta_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+        for p in (meta_path, weights_path):
+            if not p.is_file():
+                raise CheckpointError(
+                    f"{str(folder)!r} is not a predictor checkpoint: {p.name} is missing."
+                )
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise CheckpointError(f"Cannot read {str(meta_path)!r}: {err}.") from err
+        if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else None
+            raise CheckpointError(
+                f"{str(meta_path)!r} has format {found!r}; this autobuild reads "
+                f"{CHECKPOINT_FORMAT!r}."
+            )
+        try:
+            saved_space = _space_from_meta(meta["space"])
+            config = PredictorConfig.from_dict(meta["config"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{str(meta_path)!r} is corrupt: {err}.") from err
+        if space is not None and space.fingerprint() != saved_space.fingerprint():
+            raise CheckpointError(
+                f"Checkpoint {str(folder)!r} was trained on space {saved_space.name!r}, which "
+                f"differs from the given space {space.name!r}; use the space it was trained on."
+            )
+        pred = cls(space or saved_space, config, random_state=meta.get("seed"))
+        model = pred._build_model()
+        try:
+            state = load_file(str(weights_path))
+            model.load_state_dict(state, strict=True)
+        except (SafetensorError, RuntimeError, OSError) as err:
+            raise CheckpointError(f"Cannot load weights {str(weights_path)!r}: {err}") from err
+        model.eval()
+        pred.model_ = model
+        try:
+            pred.seed_ = int(meta["seed"])
+            pred.label_mean_ = float(meta["label_mean"])
+            pred.label_std_ = float(meta["label_std"])
+            pred.hop_moments_ = [[float(v) for v in row] for row in meta["hop_moments"]]
+            pred.n_train_ = int(meta["n_train"])
+            pred.train_seconds_ = float(meta["train_seconds"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{str(meta_path)!r} is corrupt: {err}.") from err
+        pred.history_ = []
+        pred.metadata_ = meta.get("extra", {})
+        return pred
+
+
+def _space_from_meta(spec: dict[str, Any]) -> SearchSpace:
+    """Rebuild a checkpoint's space; built-in spaces get their native-id codec back."""
+    name = spec.get("name")
+    if name in spaces_mod.list_spaces():
+        builtin = spaces_mod.get(name)
+        if builtin.fingerprint() == json.dumps(spec, sort_keys=True, separators=(",", ":")):
+            return builtin
+    return SearchSpace.from_dict(spec)
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="epochs", unit="epoch", leave=False)

@@ -1,0 +1,134 @@
+"""The training workflow: pick labelled rows, compute the target, split, fit, evaluate, save."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autobuild._atomic import write_json_atomic
+from autobuild.data import LabeledData, TargetExpression
+from autobuild.exceptions import ConfigError, DataError
+from autobuild.predictor.config import PredictorConfig
+from autobuild.predictor.estimator import AutoBuildPredictor
+from autobuild.spaces import Architecture
+
+__all__ = ["TrainResult", "train_predictor"]
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train_predictor` produced.
+
+    Attributes:
+        predictor: The fitted predictor.
+        metrics: Held-out ``srcc``, ``kendall``, ``mae`` (raw units), ``hop_srcc`` (hops
+            0..M; NaN without a test split) and ``n_train``, ``n_test``, ``train_seconds``.
+        train_archs: The training architectures, in training order.
+        test_archs: The held-out architectures.
+    """
+
+    predictor: AutoBuildPredictor
+    metrics: dict[str, Any]
+    train_archs: tuple[Architecture, ...]
+    test_archs: tuple[Architecture, ...]
+
+
+def train_predictor(
+    data: LabeledData,
+    target: str | TargetExpression,
+    *,
+    n_labeled: int | None = None,
+    seed: int = 0,
+    test_fraction: float = 0.1,
+    preset: str = "default",
+    strict: bool = False,
+    progress: bool = False,
+    out: str | Path | None = None,
+    **params: Any,
+) -> TrainResult:
+    """Train an AutoBuild predictor on labelled data and report held-out metrics.
+
+    The target is computed on every row (rows where it is NaN or infinite are skipped and
+    counted, or refused with ``strict``); ``n_labeled`` rows are then drawn with ``seed``
+    (all rows, shuffled, when ``None``); the first ``(1 - test_fraction)`` of them train the
+    predictor and the rest measure it.
+
+    Args:
+        data: Evaluated architectures and their metrics.
+        target: Target expression over the metric names (e.g. ``"acc/latency"``).
+        n_labeled: How many labelled architectures to use.
+        seed: Seed for the row draw, the split, weight initialisation and batch order.
+        test_fraction: Held-out fraction in ``[0, 1)``; ``0`` trains on every row.
+        preset: Hyper-parameter preset (``"default"`` or ``"paper"``).
+        strict: Refuse rows whose target is not finite.
+        progress: Show a progress bar.
+        out: If given, write the checkpoint and ``metrics.json`` to this folder.
+        **params: Overrides of :class:`PredictorConfig` fields.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ConfigError: Invalid ``test_fraction`` or hyper-parameters.
+        DataError: Too few usable rows.
+    """
+    if not 0.0 <= test_fraction < 1.0:
+        raise ConfigError(f"`test_fraction` must be in [0, 1), got {test_fraction!r}.")
+    expr = target if isinstance(target, TargetExpression) else TargetExpression(target)
+    config = PredictorConfig.preset(preset, **params)
+    usable, _ = data.target(expr, strict=strict)
+    n = len(usable) if n_labeled is None else n_labeled
+    if n > len(usable):
+        raise DataError(
+            f"--n-labeled {n} exceeds the {len(usable)} architectures with a finite target "
+            f"{expr.text!r} in {data.source or 'the data'}; use at most {len(usable)}."
+        )
+    chosen, y = usable.sample(n, seed=seed).target(expr, strict=strict)
+    n_test = round(test_fraction * n)
+    n_train = n - n_test
+    if n_train < 2:
+        raise DataError(
+            f"Only {n_train} training architectures remain after holding out {n_test}; "
+            "label more architectures or lower --test-fraction."
+        )
+    if 0 < n_test < 2:
+        logger.warning("Only %d held-out architecture: its metrics are undefined", n_test)
+    archs = list(chosen.archs)
+    predictor = AutoBuildPredictor(data.space, config, random_state=seed, progress=progress)
+    predictor.fit(archs[:n_train], y[:n_train])
+    if n_test:
+        quality = predictor.evaluate(archs[n_train:], y[n_train:])
+    else:
+        hops = predictor.config.num_layers + 1
+        quality = {
+            "srcc": math.nan,
+            "kendall": math.nan,
+            "mae": math.nan,
+            "hop_srcc": [math.nan] * hops,
+        }
+    metrics = {
+        **quality,
+        "n_train": n_train,
+        "n_test": n_test,
+        "train_seconds": predictor.train_seconds_,
+        "target": expr.text,
+        "space": data.space.name,
+        "seed": seed,
+        "n_labeled": n,
+        "test_fraction": test_fraction,
+        "preset": preset,
+        "data": data.source,
+        "config": config.to_dict(),
+    }
+    if out is not None:
+        folder = Path(out)
+        predictor.save(folder, extra={"target": expr.text, "metrics": metrics})
+        write_json_atomic(folder / METRICS_FILE, metrics)
+    return TrainResult(predictor, metrics, tuple(archs[:n_train]), tuple(archs[n_train:]))

@@ -1,0 +1,173 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from tests.conftest import synthetic_acc
+
+import autobuild.spaces as S
+from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
+from autobuild.predictor import AutoBuildPredictor, PredictorConfig
+
+
+def _fit(space, n=120, seed=0, **kw):
+    archs = space.sample(n, seed=seed)
+    y = synthetic_acc(space, archs)
+    params = {"epochs": 15, "random_state": seed, **kw}
+    return AutoBuildPredictor(space, **params).fit(archs, y), archs, y
+
+
+def test_fit_learns_a_learnable_target(tiny_space):
+    pred, _, _ = _fit(tiny_space, n=200, epochs=40)
+    test = [a for a in tiny_space.sample(400, seed=9)][:150]
+    m = pred.evaluate(test, synthetic_acc(tiny_space, test))
+    assert m["srcc"] > 0.9
+    assert min(m["hop_srcc"][1:]) > 0.7
+    assert len(m["hop_srcc"]) == 5
+    assert pred.predict(test).shape == (150,)
+    assert pred.hop_norms(test).shape == (150, 5)
+    assert len(pred.history_) == 40
+
+
+def test_same_seed_same_model_different_seed_different_model(tiny_space):
+    a, archs, _ = _fit(tiny_space, seed=3)
+    b, _, _ = _fit(tiny_space, seed=3)
+    c = AutoBuildPredictor(tiny_space, epochs=15, random_state=4).fit(
+        archs, synthetic_acc(tiny_space, archs)
+    )
+    np.testing.assert_array_equal(a.predict(archs), b.predict(archs))
+    assert not np.allclose(a.predict(archs), c.predict(archs))
+
+
+def test_predictions_are_in_raw_label_units(tiny_space):
+    pred, archs, y = _fit(tiny_space, epochs=40)
+    p = pred.predict(archs)
+    assert abs(p.mean() - y.mean()) < 0.25 * y.std()
+    assert pred.label_mean_ == pytest.approx(y.mean())
+    assert pred.label_std_ == pytest.approx(y.std())
+
+
+def test_hop_moments_are_mean_and_std_of_node_norms(tiny_space):
+    pred, archs, _ = _fit(tiny_space)
+    enc = pred.encoder
+    with torch.no_grad():
+        hops = pred.model_.node_embeddings(enc.encode_batch(archs))
+    for m, h in enumerate(hops):
+        norms = h.abs().sum(-1).double()
+        assert pred.hop_moments_[0][m] == pytest.approx(float(norms.mean()), rel=1e-5)
+        assert pred.hop_moments_[1][m] == pytest.approx(float(norms.std(correction=0)), rel=1e-5)
+
+
+def test_save_load_round_trip(tmp_path, tiny_space):
+    pred, archs, _ = _fit(tiny_space)
+    pred.save(tmp_path / "ck", extra={"target": "acc"})
+    meta = json.loads((tmp_path / "ck" / "predictor.json").read_text())
+    assert meta["extra"]["target"] == "acc"
+    loaded = AutoBuildPredictor.load(tmp_path / "ck")
+    np.testing.assert_allclose(loaded.predict(archs), pred.predict(archs), rtol=1e-6)
+    np.testing.assert_allclose(loaded.hop_norms(archs), pred.hop_norms(archs), rtol=1e-6)
+    assert loaded.space.fingerprint() == tiny_space.fingerprint()
+    assert loaded.hop_moments_ == pred.hop_moments_
+
+
+def test_builtin_space_checkpoint_keeps_native_ids(tmp_path):
+    space = S.get("nasbench-macro")
+    pred, _, _ = _fit(space, n=60, epochs=2)
+    pred.save(tmp_path)
+    loaded = AutoBuildPredictor.load(tmp_path)
+    assert loaded.space.arch_id(loaded.space.parse("22212202")) == "22212220"
+
+
+def test_load_into_different_space_is_an_error(tmp_path, tiny_space):
+    pred, _, _ = _fit(tiny_space, epochs=2)
+    pred.save(tmp_path)
+    with pytest.raises(CheckpointError, match="differs from the given space 'ofa-mbv3'"):
+        AutoBuildPredictor.load(tmp_path, space=S.get("ofa-mbv3"))
+
+
+def test_load_errors(tmp_path, tiny_space):
+    with pytest.raises(CheckpointError, match=r"predictor\.json is missing"):
+        AutoBuildPredictor.load(tmp_path)
+    pred, _, _ = _fit(tiny_space, epochs=2)
+    pred.save(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="Cannot load weights"):
+        AutoBuildPredictor.load(tmp_path)
+    meta = json.loads((tmp_path / "predictor.json").read_text())
+    meta["format"] = "something-else/9"
+    (tmp_path / "predictor.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="format 'something-else/9'"):
+        AutoBuildPredictor.load(tmp_path)
+
+
+def test_weights_with_missing_keys_are_refused(tmp_path, tiny_space):
+    from safetensors.torch import load_file, save_file
+
+    pred, _, _ = _fit(tiny_space, epochs=2)
+    pred.save(tmp_path)
+    state = load_file(str(tmp_path / "model.safetensors"))
+    state.pop("regressor.bias")
+    save_file(state, str(tmp_path / "model.safetensors"))
+    with pytest.raises(CheckpointError, match=r"regressor\.bias"):
+        AutoBuildPredictor.load(tmp_path)
+
+
+def test_not_fitted(tiny_space):
+    with pytest.raises(NotFittedError, match="not fitted"):
+        AutoBuildPredictor(tiny_space).predict(tiny_space.sample(2, seed=0))
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        ([1.0, 1.0, 1.0], "All 3 labels equal"),
+        ([1.0, float("nan"), 2.0], "NaN or infinite"),
+        ([1.0, 2.0], "one label per architecture"),
+    ],
+)
+def test_bad_labels(tiny_space, y, match):
+    with pytest.raises(DataError, match=match):
+        AutoBuildPredictor(tiny_space, epochs=1).fit(tiny_space.sample(3, seed=0), y)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"epochs": 0}, "`epochs` must be an integer >= 1, got 0"),
+        ({"lr": -1.0}, "`lr` must be a finite number > 0"),
+        ({"rank_mode": "pearson"}, "`rank_mode` must be one of"),
+        ({"bogus": 1}, "Unknown predictor parameter"),
+        ({"conv": "sage"}, "`conv` must be one of"),
+    ],
+)
+def test_bad_hyper_parameters(tiny_space, params, match):
+    with pytest.raises(ConfigError, match=match):
+        AutoBuildPredictor(tiny_space, **params)
+
+
+def test_paper_preset():
+    cfg = PredictorConfig.preset("paper")
+    assert (cfg.epochs, cfg.lr, cfg.batch_size, cfg.rank_mode) == (200, 1e-4, 128, "reference")
+    assert PredictorConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match="Unknown preset"):
+        PredictorConfig.preset("fast")
+
+
+def test_lambda_zero_trains_mse_only(tiny_space):
+    pred, _, _ = _fit(tiny_space, epochs=3, corr_lambda=0.0)
+    assert all(h["rank"] == 0.0 for h in pred.history_)
+    assert all(h["loss"] == pytest.approx(h["mse"]) for h in pred.history_)
+
+
+def test_callback_can_stop_training(tiny_space):
+    seen = []
+
+    def cb(epoch, p):
+        seen.append(epoch)
+        return epoch == 3
+
+    archs = tiny_space.sample(50, seed=0)
+    AutoBuildPredictor(tiny_space, epochs=10, random_state=0).fit(
+        archs, synthetic_acc(tiny_space, archs), callback=cb
+    )
+    assert seen == [1, 2, 3]

@@ -1,0 +1,132 @@
+import pytest
+import torch
+
+import autobuild.spaces as S
+from autobuild.encoding import GraphBatch, SequenceGraphEncoder
+from autobuild.exceptions import ConfigError
+from autobuild.predictor.nn import CONVS, AutoBuildNet, FeatureEmbedding, make_conv
+
+
+def _batch(space_name: str, n: int, seed: int = 0) -> tuple[SequenceGraphEncoder, GraphBatch]:
+    space = S.get(space_name)
+    enc = SequenceGraphEncoder(space)
+    return enc, enc.encode_batch(space.sample(n, seed=seed))
+
+
+def _net(enc: SequenceGraphEncoder, **kw) -> AutoBuildNet:
+    torch.manual_seed(0)
+    return AutoBuildNet([c.size for c in enc.categorical], len(enc.numeric), **kw).double()
+
+
+def _double(b: GraphBatch) -> GraphBatch:
+    return GraphBatch(b.x_cat, b.x_num.double(), b.ptr)
+
+
+@pytest.mark.parametrize("conv", sorted(CONVS))
+def test_chain_fast_path_matches_pyg_layer(conv):
+    _, b = _batch("ofa-pn", 20)
+    layer = make_conv(conv, 5, 8).double()
+    x = torch.randn(b.num_nodes, 5, dtype=torch.float64)
+    fast = layer(x, has_prev=b.has_prev.double().unsqueeze(1))
+    pyg = layer.make_pyg().double()
+    pyg.load_state_dict(layer.state_dict(), strict=True)  # same parameter names and shapes
+    ref = pyg(x, b.edge_index())
+    torch.testing.assert_close(fast, ref, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(layer(x, edge_index=b.edge_index()), ref, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("conv", sorted(CONVS))
+def test_model_chain_and_general_paths_agree(conv):
+    enc, b = _batch("ofa-mbv3", 16)
+    net = _net(enc, conv=conv).eval()
+    p1, h1 = net(_double(b))
+    p2, h2 = net(_double(b), edge_index=b.edge_index())
+    torch.testing.assert_close(p1, p2)
+    torch.testing.assert_close(h1, h2)
+    assert h1.shape == (5, 16)
+
+
+# GCN's symmetric normalisation reads the degree of the node *before* a stage, which lies
+# outside the subgraph: its isolated-subgraph embeddings are exact only for the first unit.
+@pytest.mark.parametrize(
+    ("conv", "unit"),
+    [(c, u) for c in sorted(CONVS) for u in (0, 4) if not (c == "gcn" and u > 0)],
+)
+def test_subgraph_embedding_equals_embedding_inside_full_architecture(conv, unit):
+    space = S.get("ofa-pn")
+    enc = SequenceGraphEncoder(space)
+    net = _net(enc, conv=conv)
+    net.train()
+    net(_double(enc.encode_batch(space.sample(64, seed=1))))  # move BatchNorm statistics
+    net.eval()
+    archs = space.sample(8, seed=2)
+    full = net.node_embeddings(_double(enc.encode_batch(archs)))
+    b_full = enc.encode_batch(archs)
+    subs = [space.unit_subgraph(a, unit) for a in archs]
+    # Give each subgraph the resolution of its architecture.
+    sb = GraphBatch.concat(
+        [enc.encode_subgraphs(unit, [s], a.globals) for s, a in zip(subs, archs, strict=True)]
+    )
+    sub = net.node_embeddings(_double(sb))
+    for i, a in enumerate(archs):
+        stages = space.units[unit]
+        n_before = sum(len(a.stages[s]) for s in range(stages[0]))
+        length = sum(len(a.stages[s]) for s in stages)
+        node = int(b_full.ptr[i]) + n_before + length - 1
+        hop = length - 1
+        torch.testing.assert_close(
+            sub[hop][int(sb.last_node[i])], full[hop][node], atol=1e-6, rtol=1e-6
+        )
+
+
+def test_embeddings_non_negative_and_mean_pool_norm_is_mean_of_node_norms():
+    enc, b = _batch("nasbench-macro", 32)
+    net = _net(enc).eval()
+    hops = net.node_embeddings(_double(b))
+    assert all(bool((h >= 0).all()) for h in hops)
+    _, norms = net(_double(b))
+    for m, h in enumerate(hops):
+        node = h.abs().sum(-1)
+        per_graph = torch.stack([node[b.ptr[g] : b.ptr[g + 1]].mean() for g in range(32)])
+        torch.testing.assert_close(norms[m], per_graph)
+
+
+def test_fe_mlp_columns_are_per_category_and_non_negative():
+    fe = FeatureEmbedding([3, 2], 1, embedding_dim=4).double()
+    x_cat = torch.tensor([[0, 1], [2, 0]])
+    x_num = torch.tensor([[0.5], [1.0]], dtype=torch.float64)
+    out = fe(x_cat, x_num)
+    assert out.shape == (2, 3)
+    assert bool((out >= 0).all())
+    torch.testing.assert_close(out[0, 0], fe.categorical_scores(0)[0])
+    torch.testing.assert_close(out[1, 1], fe.categorical_scores(1)[0])
+    torch.testing.assert_close(out[:, 2], fe.numeric_scores(0, x_num[:, 0]))
+
+
+def test_isolated_embedding_gets_gradient_from_hop0_only():
+    enc, b = _batch("nasbench-macro", 8)
+    net = _net(enc, isolate_embedding=True)
+    pred, _ = net(_double(b))
+    pred.sum().backward()
+    assert (
+        net.embed.embedding.weight.grad is None
+        or float(net.embed.embedding.weight.grad.abs().sum()) == 0
+    )
+    net.zero_grad()
+    _, norms = net(_double(b))
+    norms[0].sum().backward()
+    assert float(net.embed.embedding.weight.grad.abs().sum()) > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"conv": "sage"}, "Unknown GNN layer 'sage'"),
+        ({"act": "tanh"}, "Unknown activation"),
+        ({"readout": "median"}, "Unknown readout"),
+        ({"num_layers": 0}, "num_layers"),
+    ],
+)
+def test_bad_model_arguments(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        AutoBuildNet([3], 0, **kwargs)
