@@ -18,6 +18,7 @@ from autobuild import spaces as spaces_mod
 from autobuild._atomic import write_json_atomic
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
+from autobuild.predictor._optim import AdamW, cosine_lr
 from autobuild.predictor.config import PredictorConfig
 from autobuild.predictor.losses import HopRankingLoss
 from autobuild.predictor.metrics import regression_metrics
@@ -145,16 +146,12 @@ class AutoBuildPredictor:
             mode=cfg.rank_mode,
             regularization_strength=cfg.regularization_strength,
         )
-        optimizer = torch.optim.AdamW(
-            self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
-        )
+        optimizer = AdamW(self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         n = len(archs)
         batch_size, epochs = cfg.schedule_for(n)
         steps_per_epoch = n // batch_size + (1 if n % batch_size >= 2 else 0)
         total_steps = steps_per_epoch * epochs
-        scheduler = None
-        if cfg.schedule == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+        step = 0
         self.history_: list[dict[str, float]] = []
         callback_seconds = 0.0
         bar = _progress(epochs, self.progress)
@@ -170,13 +167,14 @@ class AutoBuildPredictor:
                 batch = data.select(idx)
                 pred, hop_norms = self.model_(batch)
                 loss, parts = loss_fn(pred, target[idx], hop_norms)
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 if cfg.clip_norm > 0:
                     torch.nn.utils.clip_grad_norm_(self.model_.parameters(), cfg.clip_norm)
+                if cfg.schedule == "cosine":
+                    optimizer.lr = cosine_lr(cfg.lr, step, total_steps)
                 optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
+                step += 1
                 sums["loss"] += float(loss.detach())
                 sums["mse"] += float(parts["mse"])
                 sums["rank"] += float(parts["rank"])

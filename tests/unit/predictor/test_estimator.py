@@ -171,3 +171,27 @@ def test_callback_can_stop_training(tiny_space):
         archs, synthetic_acc(tiny_space, archs), callback=cb
     )
     assert seen == [1, 2, 3]
+
+
+def test_hand_written_adamw_matches_torch():
+    import copy
+
+    from autobuild.predictor._optim import AdamW, cosine_lr
+
+    torch.manual_seed(0)
+    a = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    a = a.double()
+    b = copy.deepcopy(a)
+    ours = AdamW(a.parameters(), lr=1e-2, weight_decay=0.1)
+    ref = torch.optim.AdamW(b.parameters(), lr=1e-2, weight_decay=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(ref, T_max=30)
+    x = torch.randn(16, 4, dtype=torch.float64)
+    for step in range(30):
+        ours.lr = cosine_lr(1e-2, step, 30)
+        for net, opt in ((a, ours), (b, ref)):
+            opt.zero_grad()
+            (net(x) ** 2).mean().backward()
+            opt.step()
+        sched.step()
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
