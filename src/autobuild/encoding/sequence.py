@@ -127,6 +127,8 @@ class GraphBatch:
     @staticmethod
     def concat(batches: Sequence[GraphBatch]) -> GraphBatch:
         """Concatenate batches (graph order is kept)."""
+        if not batches:
+            raise EncodingError("Cannot concatenate an empty list of graph batches.")
         ptrs = [batches[0].ptr]
         offset = batches[0].ptr[-1]
         for b in batches[1:]:
@@ -240,14 +242,9 @@ class SequenceGraphEncoder:
             subgraphs: Subgraphs of that unit (one stage configuration per stage of the unit).
             globals_: Global feature values (defaults of the space when ``None``).
         """
-        stages = self.space.units[unit]
+        stages = self.space.units[self.space.check_unit(unit)]
         if globals_ is None:
-            globals_ = tuple(
-                getattr(f, "default", None)
-                if getattr(f, "default", None) is not None
-                else f.values[0]  # type: ignore[index]
-                for f in self.space.global_features
-            )
+            globals_ = tuple(_default_global(f) for f in self.space.global_features)
         rows_cat: list[list[int]] = []
         rows_num: list[list[float]] = []
         sizes = []
@@ -297,7 +294,7 @@ class SequenceGraphEncoder:
                             cat[col] = table[_vkey(v)]
                         except KeyError as err:
                             raise EncodingError(
-                                f"Value {v!r} of feature {self.categories[col].name!r} is not "
+                                f"Value {v!r} of feature {self.categorical[col].name!r} is not "
                                 f"in the space's vocabulary {list(table)}."
                             ) from err
                     else:
@@ -320,6 +317,15 @@ class SequenceGraphEncoder:
             np.asarray(rows_num, dtype=np.float32).reshape(len(rows_num), len(self.numeric))
         )
         return GraphBatch(x_cat, x_num, ptr)
+
+
+def _default_global(f: CategoricalFeature | NumericFeature) -> Value:
+    """The value of a global feature in isolated subgraphs: its default, else its first value."""
+    if isinstance(f, NumericFeature):
+        if f.default is not None:
+            return f.default
+        return f.values[0] if f.values is not None else f.low
+    return f.values[0]
 
 
 def _vkey(v: Any) -> str:

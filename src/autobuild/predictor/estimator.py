@@ -62,6 +62,16 @@ class AutoBuildPredictor:
         (2,)
     """
 
+    model_: AutoBuildNet
+    seed_: int
+    label_mean_: float
+    label_std_: float
+    hop_moments_: list[list[float]]
+    history_: list[dict[str, float]]
+    n_train_: int
+    train_seconds_: float
+    metadata_: dict[str, Any]
+
     def __init__(
         self,
         space: SearchSpace,
@@ -152,7 +162,7 @@ class AutoBuildPredictor:
         steps_per_epoch = n // batch_size + (1 if n % batch_size >= 2 else 0)
         total_steps = steps_per_epoch * epochs
         step = 0
-        self.history_: list[dict[str, float]] = []
+        self.history_ = []
         callback_seconds = 0.0
         bar = _progress(epochs, self.progress)
         for epoch in range(1, epochs + 1):
@@ -168,7 +178,7 @@ class AutoBuildPredictor:
                 pred, hop_norms = self.model_(batch)
                 loss, parts = loss_fn(pred, target[idx], hop_norms)
                 optimizer.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
+                loss.backward()
                 if cfg.clip_norm > 0:
                     torch.nn.utils.clip_grad_norm_(self.model_.parameters(), cfg.clip_norm)
                 if cfg.schedule == "cosine":
@@ -193,6 +203,7 @@ class AutoBuildPredictor:
         if bar is not None:
             bar.close()
         self.model_.eval()
+        self.metadata_ = {}
         self.hop_moments_ = self._hop_moments(data)
         self.n_train_ = n
         self.train_seconds_ = time.perf_counter() - start - callback_seconds

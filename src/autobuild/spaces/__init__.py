@@ -60,7 +60,9 @@ def from_toml(path: str | Path) -> SearchSpace:
     except FileNotFoundError as err:
         raise SearchSpaceError(f"Search-space file {str(p)!r} does not exist.") from err
     except OSError as err:
-        raise SearchSpaceError(f"Cannot read search-space file {str(p)!r}: {err.strerror}.") from err
+        raise SearchSpaceError(
+            f"Cannot read search-space file {str(p)!r}: {err.strerror}."
+        ) from err
     except tomllib.TOMLDecodeError as err:
         raise SearchSpaceError(f"Search-space file {str(p)!r} is not valid TOML: {err}.") from err
     try:

@@ -110,6 +110,11 @@ class NumericFeature:
             )
         if self.values is not None and not self.values:
             raise SearchSpaceError(f"Feature {self.name!r} declares no values; give at least one.")
+        if self.values is not None and len(set(self.values)) != len(self.values):
+            raise SearchSpaceError(
+                f"Feature {self.name!r} declares duplicate values {list(self.values)!r}; "
+                "list each value once."
+            )
         if self.default is not None and self.coerce(self.default) is None:
             raise SearchSpaceError(
                 f"Default {self.default!r} of feature {self.name!r} is not an allowed value "
@@ -192,7 +197,8 @@ def feature_from_spec(name: str, spec: Any, where: str) -> Feature:
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise SearchSpaceError(
-            f"Unknown key(s) {unknown} in feature {name!r} of {where}; valid keys: {sorted(allowed)}."
+            f"Unknown key(s) {unknown} in feature {name!r} of {where}; "
+            f"valid keys: {sorted(allowed)}."
         )
     kind = spec.get("type", "categorical")
     if kind == "categorical":

@@ -189,7 +189,9 @@ class SearchSpace:
             raise SearchSpaceError(f"Search space {self.name!r} declares no stages.")
         names = [s.name for s in self.stages]
         if len(set(names)) != len(names):
-            raise SearchSpaceError(f"Search space {self.name!r} has duplicate stage names {names}.")
+            raise SearchSpaceError(
+                f"Search space {self.name!r} has duplicate stage names {names}."
+            )
         feats = [f.name for f in self.stages[0].layer]
         if not feats:
             raise SearchSpaceError(f"Search space {self.name!r} declares no layer features.")
@@ -246,12 +248,11 @@ class SearchSpace:
 
         Categorical values keep their first-appearance order; numeric bounds are widened.
         """
-        decls = [
-            f for s in self.stages for f in s.layer + (s.first_layer or ()) if f.name == name
-        ]
+        decls = [f for s in self.stages for f in s.layer + (s.first_layer or ()) if f.name == name]
         if not decls:
             raise SearchSpaceError(
-                f"Unknown layer feature {name!r}; the space declares {list(self.layer_feature_names)}."
+                f"Unknown layer feature {name!r}; the space declares "
+                f"{list(self.layer_feature_names)}."
             )
         if isinstance(decls[0], CategoricalFeature):
             values: list[Value] = []
@@ -288,7 +289,8 @@ class SearchSpace:
         stage_specs = spec.get("stage")
         if not isinstance(stage_specs, list) or not stage_specs:
             raise SearchSpaceError(
-                f"Space {name!r} needs at least one [[stage]] table with min_layers and max_layers."
+                f"Space {name!r} needs at least one [[stage]] table with min_layers and "
+                "max_layers."
             )
         stages = []
         for i, st in enumerate(stage_specs):
@@ -306,7 +308,9 @@ class SearchSpace:
                     raise SearchSpaceError(f"{where} is missing `{key}`.")
             sname = st.get("name", f"stage{i + 1}")
             if not isinstance(sname, str) or not sname:
-                raise SearchSpaceError(f"{where}: `name` must be a non-empty string, got {sname!r}.")
+                raise SearchSpaceError(
+                    f"{where}: `name` must be a non-empty string, got {sname!r}."
+                )
             layer = default_layer
             if "layer" in st:
                 override = {f.name: f for f in _features(st["layer"], f"{where} [stage.layer]")}
@@ -466,6 +470,10 @@ class SearchSpace:
                         f"Architecture {_short(text)} is not valid JSON: {err.msg} at "
                         f"position {err.pos}."
                     ) from err
+                if self.native is not None:  # a native form written as JSON (e.g. an OFA dict)
+                    arch = self.native.decode(self, obj)
+                    if arch is not None:
+                        return self.validate(arch)
             else:
                 return self._parse_canonical(text)
         if isinstance(obj, Mapping):
@@ -499,7 +507,9 @@ class SearchSpace:
         Layers are ``:``-joined feature values, layers of a stage are ``,``-joined, stages
         ``|``-joined; global values follow ``@``, ``:``-joined.
         """
-        body = "|".join(",".join(":".join(_fmt(v) for v in layer) for layer in st) for st in arch.stages)
+        body = "|".join(
+            ",".join(":".join(_fmt(v) for v in layer) for layer in st) for st in arch.stages
+        )
         if arch.globals:
             body += "@" + ":".join(_fmt(v) for v in arch.globals)
         return body
@@ -526,7 +536,9 @@ class SearchSpace:
         n = math.prod(self.stage_count(i) for i in range(len(self.stages)))
         return n * math.prod(_num_values(f) for f in self.global_features)
 
-    def sample(self, n: int, *, seed: int | np.random.Generator | None = None) -> list[Architecture]:
+    def sample(
+        self, n: int, *, seed: int | np.random.Generator | None = None
+    ) -> list[Architecture]:
         """Draw ``n`` distinct architectures uniformly at random.
 
         Each distinct architecture has the same probability (stage depths are drawn in
@@ -548,7 +560,7 @@ class SearchSpace:
                 f"Cannot draw {n} distinct architectures: space {self.name!r} has only {total}."
             )
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        if total <= 4 * n and total <= MAX_ENUMERATION:
+        if total <= 4 * n and total <= MAX_ENUMERATION and self._enumerable():
             everything = list(self.enumerate_architectures())
             idx = rng.choice(len(everything), size=n, replace=False)
             return [everything[i] for i in idx]
@@ -639,6 +651,11 @@ class SearchSpace:
         return tuple(arch.stages[i] for i in self._unit(unit))
 
     # ------------------------------------------------------------------ internals
+    def check_unit(self, unit: int) -> int:
+        """Return ``unit`` if it is a valid unit index, else raise :class:`SearchSpaceError`."""
+        self._unit(unit)
+        return unit
+
     def _unit(self, unit: int) -> tuple[int, ...]:
         if isinstance(unit, bool) or not isinstance(unit, int) or not 0 <= unit < len(self.units):
             raise SearchSpaceError(
@@ -657,16 +674,15 @@ class SearchSpace:
             lengths = list(range(st.min_layers, st.max_layers + 1))
             weights = np.array([float(st.count(n)) for n in lengths])
             n = lengths[int(rng.choice(len(lengths), p=weights / weights.sum()))]
-            stages.append(
-                tuple(tuple(_draw(f, rng) for f in st.features_at(p)) for p in range(n))
-            )
+            stages.append(tuple(tuple(_draw(f, rng) for f in st.features_at(p)) for p in range(n)))
         return Architecture(tuple(stages), tuple(_draw(f, rng) for f in self.global_features))
 
     def _parse_mapping(self, obj: Mapping[str, Any]) -> Architecture:
         if "stages" not in obj:
             raise SearchSpaceError(
                 f"Architecture object {_short(obj)} has no 'stages' key; expected "
-                '{"stages": [...]' + "".join(f', "{f.name}": ...' for f in self.global_features)
+                '{"stages": [...]'
+                + "".join(f', "{f.name}": ...' for f in self.global_features)
                 + "}."
             )
         extra = sorted(set(obj) - {"stages"} - {f.name for f in self.global_features})
@@ -752,7 +768,7 @@ class SearchSpace:
                     )
                 layers.append(tuple(vals))
             stages.append(tuple(layers))
-        gv: list[Value] = gpart.split(":") if gpart else []
+        gv: list[Value] = [*gpart.split(":")] if gpart else []
         if not gpart:
             for f in self.global_features:
                 if isinstance(f, NumericFeature) and f.default is not None:
@@ -771,7 +787,8 @@ def _features(spec: Any, where: str) -> tuple[Feature, ...]:
 def _parse_units(spec: Any, stage_names: list[str]) -> tuple[tuple[int, ...], ...]:
     if not isinstance(spec, list) or not all(isinstance(u, list) for u in spec):
         raise SearchSpaceError(
-            f"`units` must be a list of lists of stage names, e.g. [['s1'], ['s2', 's3']], got {spec!r}."
+            "`units` must be a list of lists of stage names, e.g. [['s1'], ['s2', 's3']], "
+            f"got {spec!r}."
         )
     out = []
     for u in spec:
@@ -795,9 +812,7 @@ def _num_values(f: Feature) -> int:
 def _layer_choices(feats: Sequence[Feature], where: str) -> list[Layer]:
     lists = []
     for f in feats:
-        if isinstance(f, CategoricalFeature):
-            lists.append(list(f.values))
-        elif f.values is not None:
+        if f.values is not None:  # categorical features always have values
             lists.append(list(f.values))
         else:
             raise SearchSpaceError(

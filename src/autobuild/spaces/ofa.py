@@ -65,6 +65,13 @@ class OFACodec:
         for s, depth in enumerate(d):
             if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
                 raise SearchSpaceError(f"OFA depth d[{s}] must be an integer >= 0, got {depth!r}.")
+            stage = space.stages[s]
+            width = SLOTS_PER_STAGE if s < n - 1 else stage.max_layers
+            if depth > width:  # more layers than the stage has slots
+                raise SearchSpaceError(
+                    f"Stage {s + 1} ({stage.name!r}) has {depth} layers; space {space.name!r} "
+                    f"allows {stage.min_layers} to {stage.max_layers}."
+                )
             base = s * SLOTS_PER_STAGE
             stages.append(tuple((e[base + j], ks[base + j]) for j in range(depth)))
         res = obj.get("r", obj.get("resolution", _default_res(space)))
@@ -83,7 +90,8 @@ class OFACodec:
 
 def _is_block_lists(obj: Sequence[Any]) -> bool:
     return all(
-        isinstance(st, Sequence) and not isinstance(st, str)
+        isinstance(st, Sequence)
+        and not isinstance(st, str)
         and all(isinstance(b, str) and _BLOCK.match(b) for b in st)
         for st in obj
     ) and any(len(st) for st in obj)
@@ -99,8 +107,9 @@ def _default_res(space: SearchSpace) -> Any:
     return getattr(space.global_features[0], "default", None)
 
 
-def _space(name: str, description: str, depths: list[tuple[int, int]], units: Any,
-           prefix: str) -> SearchSpace:
+def _space(
+    name: str, description: str, depths: list[tuple[int, int]], units: Any, prefix: str
+) -> SearchSpace:
     spec: dict[str, Any] = {
         "name": name,
         "description": description,

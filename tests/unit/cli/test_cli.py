@@ -1,0 +1,191 @@
+import csv
+import json
+
+import pytest
+
+from autobuild.cli.main import main
+
+
+def _rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_train_then_predict_on_a_toml_space(tmp_path, tiny_toml, tiny_csv, capsys):
+    out = tmp_path / "ck"
+    code = main(
+        [
+            "train",
+            "--space",
+            str(tiny_toml),
+            "--data",
+            str(tiny_csv),
+            "--target",
+            "acc / latency",
+            "--epochs",
+            "5",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("srcc", "kendall", "mae", "hop_srcc", "n_train", "n_test", "train_seconds"):
+        assert key in metrics
+    assert (metrics["n_train"], metrics["n_test"]) == (135, 15)
+    assert len(metrics["hop_srcc"]) == 5
+    assert "hop Spearman" in capsys.readouterr().out
+
+    pred_csv = tmp_path / "pred.csv"
+    assert main(["predict", str(out), "--data", str(tiny_csv), "--out", str(pred_csv)]) == 0
+    rows = _rows(pred_csv)
+    assert len(rows) == 150
+    assert list(rows[0]) == ["arch_id", "prediction", "hop0", "hop1", "hop2", "hop3", "hop4"]
+    src = _rows(tiny_csv)
+    from autobuild.spaces import from_toml
+
+    space = from_toml(tiny_toml)
+    assert [r["arch_id"] for r in rows] == [space.arch_id(space.parse(r["arch"])) for r in src]
+    assert all(float(r["hop0"]) >= 0 for r in rows)
+
+
+def test_test_fraction_zero_trains_on_everything(tmp_path, tiny_toml, tiny_csv):
+    out = tmp_path / "ck"
+    assert (
+        main(
+            [
+                "train",
+                "--space",
+                str(tiny_toml),
+                "--data",
+                str(tiny_csv),
+                "--target",
+                "acc",
+                "--epochs",
+                "2",
+                "--test-fraction",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["n_train"], metrics["n_test"], metrics["srcc"]) == (150, 0, None)
+
+
+def test_n_labeled_samples_rows(tmp_path, tiny_toml, tiny_csv):
+    out = tmp_path / "ck"
+    assert (
+        main(
+            [
+                "train",
+                "--space",
+                str(tiny_toml),
+                "--data",
+                str(tiny_csv),
+                "--target",
+                "acc",
+                "--epochs",
+                "2",
+                "--n-labeled",
+                "40",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["n_train"], metrics["n_test"]) == (36, 4)
+
+
+def test_sample_writes_distinct_architectures(tmp_path, tiny_toml):
+    out = tmp_path / "s.csv"
+    assert (
+        main(["sample", "--space", str(tiny_toml), "--n", "25", "--seed", "3", "--out", str(out)])
+        == 0
+    )
+    rows = _rows(out)
+    assert len(rows) == 25
+    assert len({r["arch_id"] for r in rows}) == 25
+    again = tmp_path / "t.csv"
+    main(["sample", "--space", str(tiny_toml), "--n", "25", "--seed", "3", "--out", str(again)])
+    assert out.read_text() == again.read_text()
+
+
+def test_spaces_lists_builtins_with_counts(capsys):
+    assert main(["spaces"]) == 0
+    text = capsys.readouterr().out
+    assert "ofa-mbv3" in text
+    assert "36,855" in text
+    assert "95,823" in text
+    assert "7,371 / 7,371 / 7,371 / 7,371 / 66,339" in text
+    assert "nasbench-macro" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (
+            ["train", "--space", "nope", "--data", "x.csv", "--target", "a", "--out", "o"],
+            1,
+            "Unknown search space 'nope'",
+        ),
+        (["train", "--space", "ofa-mbv3", "--target", "a", "--out", "o"], 2, "--data is required"),
+        (["predict", "no-such-dir", "--out", "p.csv"], 1, "predictor.json is missing"),
+        (["sample", "--space", "nasbench-macro", "--n", "5000", "--out", "s.csv"], 1, "only 3969"),
+    ],
+)
+def test_errors_are_one_line_with_exit_codes(argv, code, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == code
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_data_errors_name_the_problem(tmp_path, tiny_toml, tiny_csv, capsys):
+    argv = [
+        "train",
+        "--space",
+        str(tiny_toml),
+        "--data",
+        str(tiny_csv),
+        "--target",
+        "acc/lat",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert main(argv) == 1
+    assert "Unknown metric 'lat'" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text('arch,acc\n"[[{""kernel"": 9, ""expand"": 3}], []]",1.0\n')
+    argv[4] = str(bad)
+    argv[6] = "acc"
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "row" in err
+    assert "kernel" in err
+    assert "9" in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--space"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["sample", "--space", "ofa-mbv3", "--n", "-3", "--out", "x.csv"])
+    assert exc.value.code == 2
+    assert main([]) == 2
+
+
+def test_every_command_has_help(capsys):
+    for cmd in ("train", "predict", "spaces", "sample", "demo"):
+        with pytest.raises(SystemExit) as exc:
+            main([cmd, "--help"])
+        assert exc.value.code == 0
