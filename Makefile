@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -34,6 +34,8 @@ demo: install
 
 bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --preset paper
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set isolate_embedding=false
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

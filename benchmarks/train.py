@@ -24,7 +24,7 @@ import time
 AUTHORS = {"srcc": 0.906, "hop_srcc": [0.42, 0.67, 0.83, 0.89, 0.90], "seconds": 161.0}
 
 
-def worker(seed: int, n: int, preset: str) -> dict:
+def worker(seed: int, n: int, preset: str, overrides: dict) -> dict:
     import torch
 
     from autobuild.data import load_nasbench_macro
@@ -50,7 +50,9 @@ def worker(seed: int, n: int, preset: str) -> dict:
             spent["reached"] = (epoch, t0 - start - spent["eval"])
         spent["eval"] += time.perf_counter() - t0
 
-    pred = AutoBuildPredictor(data.space, PredictorConfig.preset(preset), random_state=seed)
+    pred = AutoBuildPredictor(
+        data.space, PredictorConfig.preset(preset, **overrides), random_state=seed
+    )
     pred.fit(train, y_train, callback=on_epoch)
     m = pred.evaluate(test, y_test)
     return {
@@ -72,11 +74,19 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n", type=int, default=3000, help="Labelled architectures.")
     parser.add_argument("--preset", default="default", choices=["default", "paper"])
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="Override a predictor setting, e.g. --set isolate_embedding=false (ablations).",
+    )
     parser.add_argument("--json", help="Also write the per-seed results to this JSON file.")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     if args.worker is not None:
-        print(json.dumps(worker(args.worker, args.n, args.preset)))
+        print(json.dumps(worker(args.worker, args.n, args.preset, overrides)))
         return 0
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -91,6 +101,7 @@ def main() -> int:
             str(args.n),
             "--preset",
             args.preset,
+            *(x for item in args.set for x in ("--set", item)),
         ]
         out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
@@ -104,9 +115,10 @@ def main() -> int:
             else float("nan")
         )
 
+    extra = "".join(f", {item}" for item in args.set)
     print(
         f"## NAS-Bench-Macro predictor, {args.n} labelled (90/10), preset "
-        f"'{args.preset}', 1 thread\n"
+        f"'{args.preset}'{extra}, 1 thread\n"
     )
     header = (
         ["seed", "test Spearman", "Kendall", "MAE (%)"]

@@ -31,7 +31,8 @@ class PredictorConfig:
         readout: ``"mean"``, ``"sum"`` or ``"max"`` graph pooling per hop.
         embedding_dim: FE-MLP embedding width.
         isolate_embedding: Train the FE-MLP with the hop-0 ranking term only (no gradient
-            from the GNN into it); ``False`` is the paper's joint training.
+            from the GNN into it); ``False`` is the paper's joint training. Ignored when
+            ``corr_lambda`` is 0 (then the FE-MLP learns from the MSE through the GNN).
         corr_lambda: Weight of the hop ranking term (0 trains with MSE only).
         rank_mode: ``"spearman"`` (soft ranks of norms vs exact ranks of labels) or
             ``"reference"`` (the authors' Pearson of raw labels and soft ranks).
@@ -85,13 +86,16 @@ class PredictorConfig:
                 f"`isolate_embedding` must be true or false, got {self.isolate_embedding!r}."
             )
 
-    def schedule_for(self, n_train: int) -> tuple[int, int]:
-        """``(batch_size, epochs)`` used to train on ``n_train`` architectures."""
+    def schedule_for(self, n_train: int) -> tuple[int, int, int]:
+        """``(batch_size, epochs, steps_per_epoch)`` used to train on ``n_train`` graphs.
+
+        A last batch of a single graph is skipped (BatchNorm and correlations need two).
+        """
         batch = max(2, min(self.batch_size, n_train, max(16, math.ceil(n_train / 4))))
         full, rest = divmod(n_train, batch)
         per_epoch = full + (1 if rest >= 2 else 0)
         epochs = self.epochs or max(1, math.ceil(self.steps / per_epoch))
-        return batch, epochs
+        return batch, epochs, per_epoch
 
     def to_dict(self) -> dict[str, Any]:
         """The hyper-parameters as a JSON-serialisable dict."""

@@ -158,8 +158,7 @@ class AutoBuildPredictor:
         )
         optimizer = AdamW(self.model_.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         n = len(archs)
-        batch_size, epochs = cfg.schedule_for(n)
-        steps_per_epoch = n // batch_size + (1 if n % batch_size >= 2 else 0)
+        batch_size, epochs, steps_per_epoch = cfg.schedule_for(n)
         total_steps = steps_per_epoch * epochs
         step = 0
         self.history_ = []
@@ -169,7 +168,6 @@ class AutoBuildPredictor:
             self.model_.train()
             perm = torch.randperm(n, generator=generator)
             sums = {"loss": 0.0, "mse": 0.0, "rank": 0.0}
-            steps = 0
             for lo in range(0, n, batch_size):
                 idx = perm[lo : lo + batch_size]
                 if idx.numel() < 2:  # BatchNorm and correlations need two graphs
@@ -188,8 +186,7 @@ class AutoBuildPredictor:
                 sums["loss"] += float(loss.detach())
                 sums["mse"] += float(parts["mse"])
                 sums["rank"] += float(parts["rank"])
-                steps += 1
-            record = {k: v / max(steps, 1) for k, v in sums.items()}
+            record = {k: v / steps_per_epoch for k, v in sums.items()}
             self.history_.append({"epoch": epoch, **record})
             if bar is not None:
                 bar.update(1)
@@ -226,7 +223,8 @@ class AutoBuildPredictor:
             act=cfg.act,
             readout=cfg.readout,
             embedding_dim=cfg.embedding_dim,
-            isolate_embedding=cfg.isolate_embedding,
+            # With lambda = 0 nothing but the GNN's gradient would train the FE-MLP.
+            isolate_embedding=cfg.isolate_embedding and cfg.corr_lambda > 0,
         )
 
     @torch.no_grad()

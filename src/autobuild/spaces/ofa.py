@@ -51,6 +51,9 @@ class OFACodec:
 
         d, ks, e = list(obj["d"]), list(obj["ks"]), list(obj["e"])
         n = space.num_stages
+        last = space.stages[-1]
+        if len(d) == n - 1 and last.min_layers == last.max_layers:
+            d.append(last.min_layers)  # ProxylessNAS dicts may omit the fixed last stage
         if len(d) != n:
             raise SearchSpaceError(
                 f"OFA dict has {len(d)} depths in 'd'; space {space.name!r} has {n} stages."

@@ -195,3 +195,23 @@ def test_hand_written_adamw_matches_torch():
         sched.step()
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
+
+
+def test_fe_mlp_trains_through_the_gnn_when_lambda_is_zero(tiny_space):
+    pred = AutoBuildPredictor(
+        tiny_space, corr_lambda=0.0, epochs=1, random_state=0, isolate_embedding=True
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # the initialisation fit() uses for random_state=0
+        before = pred._build_model().embed.embedding.weight.detach().clone()
+    archs = tiny_space.sample(40, seed=0)
+    pred.fit(archs, synthetic_acc(tiny_space, archs))
+    assert not pred.model_.isolate_embedding
+    assert not torch.equal(pred.model_.embed.embedding.weight, before)
+
+
+def test_schedule_gives_small_sets_several_steps_per_epoch():
+    cfg = PredictorConfig()
+    assert cfg.schedule_for(2700) == (128, 32, 22)
+    assert cfg.schedule_for(68) == (17, 175, 4)
+    assert PredictorConfig(epochs=3).schedule_for(100) == (25, 3, 4)

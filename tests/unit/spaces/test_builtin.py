@@ -339,3 +339,10 @@ def test_ofa_values_are_canonicalised(mbv3):
     assert all(type(v) is int for v in a.stages[0][0])
     assert isinstance(a.globals[0], float)
     assert math.isclose(a.globals[0], 208)
+
+
+def test_ofa_pn_dict_may_omit_the_fixed_last_stage_depth():
+    space = S.get("ofa-pn")
+    arch = space.sample(1, seed=4)[0]
+    d = space.native.to_ofa_dict(space, arch)
+    assert space.parse({**d, "d": d["d"][:5]}) == arch
