@@ -5,19 +5,24 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from autobuild.exceptions import SearchSpaceError
-from autobuild.spaces._features import (
-    CategoricalFeature,
-    Feature,
-    NumericFeature,
-    Value,
-    feature_from_spec,
+from autobuild.spaces._declaration import parse_declaration
+from autobuild.spaces._features import CategoricalFeature, Feature, NumericFeature, Value
+from autobuild.spaces._parsing import parse_architecture
+from autobuild.spaces._stage import (
+    Architecture,
+    Layer,
+    Stage,
+    StageConfig,
+    Subgraph,
+    layer_choices,
+    num_values,
 )
 
 __all__ = [
@@ -30,112 +35,9 @@ __all__ = [
     "Subgraph",
 ]
 
-#: One layer: its feature values, in the order of the stage's feature names.
-Layer = tuple[Value, ...]
-#: The layers of one stage, in network order (may be empty when the stage allows it).
-StageConfig = tuple[Layer, ...]
-#: A stage subgraph of a unit: one :data:`StageConfig` per stage of the unit.
-Subgraph = tuple[StageConfig, ...]
-
 # Node-level categories the encoder adds to every layer; layer features may not use them.
 RESERVED_FEATURES = frozenset({"stage", "layer"})
 MAX_ENUMERATION = 10_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Architecture:
-    """An architecture of a :class:`SearchSpace`: its layers per stage and global values.
-
-    Instances are immutable and hashable, so they serve as dictionary keys and set members.
-    Create them with :meth:`SearchSpace.parse` (which validates), not directly.
-
-    Attributes:
-        stages: One tuple of layers per stage; a layer is a tuple of feature values in the
-            order of :attr:`SearchSpace.layer_feature_names`.
-        globals: Values of the space's global features, in declaration order.
-    """
-
-    stages: tuple[StageConfig, ...]
-    globals: tuple[Value, ...] = ()
-
-    @property
-    def num_layers(self) -> int:
-        """Total number of layers (graph nodes)."""
-        return sum(len(s) for s in self.stages)
-
-    @property
-    def depths(self) -> tuple[int, ...]:
-        """Number of layers of each stage."""
-        return tuple(len(s) for s in self.stages)
-
-
-@dataclass(frozen=True, slots=True)
-class Stage:
-    """One stage: a sequence of ``min_layers`` to ``max_layers`` layers.
-
-    Args:
-        name: Stage name used in messages and in unit declarations.
-        min_layers: Fewest layers (``0`` allows an empty stage).
-        max_layers: Most layers.
-        layer: Features every layer of the stage picks.
-        first_layer: Features of the stage's first layer, if they differ from ``layer``
-            (e.g. a strided projection only allowed in that position). Same names as ``layer``.
-    """
-
-    name: str
-    min_layers: int
-    max_layers: int
-    layer: tuple[Feature, ...]
-    first_layer: tuple[Feature, ...] | None = None
-
-    def __post_init__(self) -> None:
-        for key in ("min_layers", "max_layers"):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise SearchSpaceError(
-                    f"Stage {self.name!r}: `{key}` must be an integer >= 0, got {v!r}."
-                )
-        if self.min_layers > self.max_layers:
-            raise SearchSpaceError(
-                f"Stage {self.name!r}: `min_layers <= max_layers` must hold, got "
-                f"min_layers={self.min_layers}, max_layers={self.max_layers}."
-            )
-        if self.max_layers == 0:
-            raise SearchSpaceError(
-                f"Stage {self.name!r} has max_layers=0; a stage needs room for a layer."
-            )
-        names = [f.name for f in self.layer]
-        if len(set(names)) != len(names):
-            raise SearchSpaceError(f"Stage {self.name!r} declares a feature twice: {names}.")
-        if self.first_layer is not None and [f.name for f in self.first_layer] != names:
-            raise SearchSpaceError(
-                f"Stage {self.name!r}: the first layer declares features "
-                f"{[f.name for f in self.first_layer]} but the other layers {names}; "
-                "declare the same features in the same order."
-            )
-
-    def features_at(self, position: int) -> tuple[Feature, ...]:
-        """The features of the layer at ``position`` (0-based) within the stage."""
-        if position == 0 and self.first_layer is not None:
-            return self.first_layer
-        return self.layer
-
-    def num_choices(self, position: int) -> int:
-        """How many distinct layers position ``position`` allows (enumerable features only)."""
-        return math.prod(_num_values(f) for f in self.features_at(position))
-
-    def count(self, length: int) -> int:
-        """How many distinct stage configurations have exactly ``length`` layers."""
-        if not self.min_layers <= length <= self.max_layers:
-            return 0
-        return math.prod(self.num_choices(p) for p in range(length))
-
-    def enumerate(self, length: int) -> Iterator[StageConfig]:
-        """All configurations with ``length`` layers, in declaration (feature-major) order."""
-        if not self.min_layers <= length <= self.max_layers:
-            return
-        per_position = [_layer_choices(self.features_at(p), self.name) for p in range(length)]
-        yield from itertools.product(*per_position)
 
 
 class NativeCodec(Protocol):
@@ -273,86 +175,7 @@ class SearchSpace:
         Raises:
             SearchSpaceError: If the declaration is malformed; the message names the key.
         """
-        if not isinstance(spec, Mapping):
-            raise SearchSpaceError(f"A space declaration must be a table, got {spec!r}.")
-        allowed = {"name", "description", "layer", "global", "stage", "units"}
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
-            raise SearchSpaceError(
-                f"Unknown top-level key(s) {unknown} in the space declaration; valid keys: "
-                f"{sorted(allowed)}."
-            )
-        name = spec.get("name")
-        if not isinstance(name, str) or not name:
-            raise SearchSpaceError("The space declaration needs a non-empty string `name`.")
-        default_layer = _features(spec.get("layer"), "[layer]")
-        stage_specs = spec.get("stage")
-        if not isinstance(stage_specs, list) or not stage_specs:
-            raise SearchSpaceError(
-                f"Space {name!r} needs at least one [[stage]] table with min_layers and "
-                "max_layers."
-            )
-        stages = []
-        for i, st in enumerate(stage_specs):
-            where = f"[[stage]] #{i + 1}"
-            if not isinstance(st, Mapping):
-                raise SearchSpaceError(f"{where} must be a table, got {st!r}.")
-            ok = {"name", "min_layers", "max_layers", "layer", "first_layer"}
-            bad = sorted(set(st) - ok)
-            if bad:
-                raise SearchSpaceError(
-                    f"Unknown key(s) {bad} in {where}; valid keys: {sorted(ok)}."
-                )
-            for key in ("min_layers", "max_layers"):
-                if key not in st:
-                    raise SearchSpaceError(f"{where} is missing `{key}`.")
-            sname = st.get("name", f"stage{i + 1}")
-            if not isinstance(sname, str) or not sname:
-                raise SearchSpaceError(
-                    f"{where}: `name` must be a non-empty string, got {sname!r}."
-                )
-            layer = default_layer
-            if "layer" in st:
-                override = {f.name: f for f in _features(st["layer"], f"{where} [stage.layer]")}
-                unknown_f = sorted(set(override) - {f.name for f in default_layer})
-                if default_layer and unknown_f:
-                    raise SearchSpaceError(
-                        f"{where} [stage.layer] overrides unknown feature(s) {unknown_f}; "
-                        f"[layer] declares {[f.name for f in default_layer]}."
-                    )
-                layer = tuple(override.get(f.name, f) for f in default_layer) or tuple(
-                    override.values()
-                )
-            first = None
-            if "first_layer" in st:
-                override = {
-                    f.name: f for f in _features(st["first_layer"], f"{where} [stage.first_layer]")
-                }
-                unknown_f = sorted(set(override) - {f.name for f in layer})
-                if unknown_f:
-                    raise SearchSpaceError(
-                        f"{where} [stage.first_layer] overrides unknown feature(s) {unknown_f}; "
-                        f"the stage's layers declare {[f.name for f in layer]}."
-                    )
-                first = tuple(override.get(f.name, f) for f in layer)
-            if not layer:
-                raise SearchSpaceError(
-                    f"{where} has no layer features: declare a [layer] table or [stage.layer]."
-                )
-            stages.append(Stage(sname, st["min_layers"], st["max_layers"], layer, first))
-        gspec = spec.get("global", {})
-        globals_ = _features(gspec, "[global]") if gspec else ()
-        units: tuple[tuple[int, ...], ...] = ()
-        if "units" in spec:
-            units = _parse_units(spec["units"], [s.name for s in stages])
-        return cls(
-            name=name,
-            stages=tuple(stages),
-            global_features=globals_,
-            units=units,
-            description=str(spec.get("description", "")),
-            native=native,
-        )
+        return cls(**parse_declaration(spec), native=native)
 
     def to_dict(self) -> dict[str, Any]:
         """The declaration of this space (round-trips through :meth:`from_dict`)."""
@@ -454,37 +277,7 @@ class SearchSpace:
         Raises:
             SearchSpaceError: If ``obj`` is malformed or outside the space.
         """
-        if isinstance(obj, Architecture):
-            return self.validate(obj)
-        if self.native is not None:
-            arch = self.native.decode(self, obj)
-            if arch is not None:
-                return self.validate(arch)
-        if isinstance(obj, str):
-            text = obj.strip()
-            if text[:1] in ("[", "{"):
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as err:
-                    raise SearchSpaceError(
-                        f"Architecture {_short(text)} is not valid JSON: {err.msg} at "
-                        f"position {err.pos}."
-                    ) from err
-                if self.native is not None:  # a native form written as JSON (e.g. an OFA dict)
-                    arch = self.native.decode(self, obj)
-                    if arch is not None:
-                        return self.validate(arch)
-            else:
-                return self._parse_canonical(text)
-        if isinstance(obj, Mapping):
-            return self._parse_mapping(obj)
-        if isinstance(obj, list | tuple):
-            return self._parse_stage_list(obj, {})
-        raise SearchSpaceError(
-            f"Cannot read an architecture of space {self.name!r} from {_short(obj)}: expected "
-            "a list of stages (each a list of {feature: value} objects), an object "
-            '{"stages": [...], ...} or a canonical id string.'
-        )
+        return parse_architecture(self, obj)
 
     def to_json(self, arch: Architecture) -> Any:
         """The JSON form of ``arch`` (what :meth:`parse` reads and data files hold)."""
@@ -534,7 +327,7 @@ class SearchSpace:
         Numeric features declared as an interval count as one choice each.
         """
         n = math.prod(self.stage_count(i) for i in range(len(self.stages)))
-        return n * math.prod(_num_values(f) for f in self.global_features)
+        return n * math.prod(num_values(f) for f in self.global_features)
 
     def sample(
         self, n: int, *, seed: int | np.random.Generator | None = None
@@ -590,7 +383,7 @@ class SearchSpace:
             [c for n in range(s.min_layers, s.max_layers + 1) for c in s.enumerate(n)]
             for s in self.stages
         ]
-        globals_ = [_layer_choices((f,), "global") for f in self.global_features]
+        globals_ = [layer_choices((f,), "global") for f in self.global_features]
         for g in itertools.product(*globals_):
             gv = tuple(x[0] for x in g)
             for stages in itertools.product(*per_stage):
@@ -677,149 +470,6 @@ class SearchSpace:
             stages.append(tuple(tuple(_draw(f, rng) for f in st.features_at(p)) for p in range(n)))
         return Architecture(tuple(stages), tuple(_draw(f, rng) for f in self.global_features))
 
-    def _parse_mapping(self, obj: Mapping[str, Any]) -> Architecture:
-        if "stages" not in obj:
-            raise SearchSpaceError(
-                f"Architecture object {_short(obj)} has no 'stages' key; expected "
-                '{"stages": [...]'
-                + "".join(f', "{f.name}": ...' for f in self.global_features)
-                + "}."
-            )
-        extra = sorted(set(obj) - {"stages"} - {f.name for f in self.global_features})
-        if extra:
-            raise SearchSpaceError(
-                f"Architecture object has unknown key(s) {extra}; space {self.name!r} "
-                f"declares global features {[f.name for f in self.global_features]}."
-            )
-        return self._parse_stage_list(obj["stages"], obj)
-
-    def _parse_stage_list(self, stages: Any, globals_: Mapping[str, Any]) -> Architecture:
-        if not isinstance(stages, list | tuple):
-            raise SearchSpaceError(f"'stages' must be a list of stages, got {_short(stages)}.")
-        if len(stages) != len(self.stages):
-            raise SearchSpaceError(
-                f"Architecture has {len(stages)} stages but space {self.name!r} has "
-                f"{len(self.stages)} ({', '.join(s.name for s in self.stages)})."
-            )
-        out = []
-        for si, (st, layers) in enumerate(zip(self.stages, stages, strict=True)):
-            if not isinstance(layers, list | tuple):
-                raise SearchSpaceError(
-                    f"Stage {si + 1} ({st.name!r}) must be a list of layers, got {_short(layers)}."
-                )
-            row = []
-            for li, layer in enumerate(layers):
-                names = [f.name for f in st.features_at(li)]
-                if isinstance(layer, Mapping):
-                    missing = [k for k in names if k not in layer]
-                    extra = sorted(set(layer) - set(names))
-                    if missing or extra:
-                        raise SearchSpaceError(
-                            f"Stage {si + 1} ({st.name!r}), layer {li + 1}: "
-                            + (f"missing feature(s) {missing}" if missing else "")
-                            + ("; " if missing and extra else "")
-                            + (f"unknown feature(s) {extra}" if extra else "")
-                            + f"; layers declare {names}."
-                        )
-                    row.append(tuple(layer[k] for k in names))
-                elif isinstance(layer, list | tuple):
-                    row.append(tuple(layer))
-                elif len(names) == 1 and not isinstance(layer, dict):
-                    row.append((layer,))
-                else:
-                    raise SearchSpaceError(
-                        f"Stage {si + 1} ({st.name!r}), layer {li + 1} must be an object "
-                        f"{{feature: value}} with features {names}, got {_short(layer)}."
-                    )
-            out.append(tuple(row))
-        gv = []
-        for f in self.global_features:
-            if f.name in globals_:
-                gv.append(globals_[f.name])
-            elif isinstance(f, NumericFeature) and f.default is not None:
-                gv.append(f.default)
-            else:
-                raise SearchSpaceError(
-                    f"Architecture does not give global feature {f.name!r} and it has no "
-                    f'default; use the object form {{"stages": [...], "{f.name}": ...}}.'
-                )
-        return self.validate(Architecture(tuple(out), tuple(gv)))
-
-    def _parse_canonical(self, text: str) -> Architecture:
-        body, _, gpart = text.partition("@")
-        parts = body.split("|")
-        if len(parts) != len(self.stages):
-            raise SearchSpaceError(
-                f"Cannot read architecture {_short(text)} for space {self.name!r}: expected a "
-                f"canonical id with {len(self.stages)} '|'-separated stages or a JSON list"
-                + (" or a native id" if self.native is not None else "")
-                + "."
-            )
-        stages = []
-        for si, part in enumerate(parts):
-            layers = []
-            for li, token in enumerate(part.split(",") if part else []):
-                feats = self.stages[si].features_at(li)
-                vals = token.split(":")
-                if len(vals) != len(feats):
-                    raise SearchSpaceError(
-                        f"Stage {si + 1}, layer {li + 1} of {_short(text)} has {len(vals)} "
-                        f"values; expected {len(feats)} ({[f.name for f in feats]})."
-                    )
-                layers.append(tuple(vals))
-            stages.append(tuple(layers))
-        gv: list[Value] = [*gpart.split(":")] if gpart else []
-        if not gpart:
-            for f in self.global_features:
-                if isinstance(f, NumericFeature) and f.default is not None:
-                    gv.append(f.default)
-        return self.validate(Architecture(tuple(stages), tuple(gv)))
-
-
-def _features(spec: Any, where: str) -> tuple[Feature, ...]:
-    if spec is None:
-        return ()
-    if not isinstance(spec, Mapping):
-        raise SearchSpaceError(f"{where} must be a table of feature = values, got {spec!r}.")
-    return tuple(feature_from_spec(k, v, where) for k, v in spec.items())
-
-
-def _parse_units(spec: Any, stage_names: list[str]) -> tuple[tuple[int, ...], ...]:
-    if not isinstance(spec, list) or not all(isinstance(u, list) for u in spec):
-        raise SearchSpaceError(
-            "`units` must be a list of lists of stage names, e.g. [['s1'], ['s2', 's3']], "
-            f"got {spec!r}."
-        )
-    out = []
-    for u in spec:
-        idx = []
-        for name in u:
-            if name not in stage_names:
-                raise SearchSpaceError(
-                    f"`units` names unknown stage {name!r}; stages are {stage_names}."
-                )
-            idx.append(stage_names.index(name))
-        out.append(tuple(idx))
-    return tuple(out)
-
-
-def _num_values(f: Feature) -> int:
-    if isinstance(f, CategoricalFeature):
-        return len(f.values)
-    return len(f.values) if f.values is not None else 1
-
-
-def _layer_choices(feats: Sequence[Feature], where: str) -> list[Layer]:
-    lists = []
-    for f in feats:
-        if f.values is not None:  # categorical features always have values
-            lists.append(list(f.values))
-        else:
-            raise SearchSpaceError(
-                f"Feature {f.name!r} in {where} is an interval and cannot be enumerated."
-            )
-    return [tuple(c) for c in itertools.product(*lists)]
-
 
 def _draw(f: Feature, rng: np.random.Generator) -> Value:
     if isinstance(f, CategoricalFeature):
@@ -833,8 +483,3 @@ def _fmt(v: Value) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
-
-
-def _short(obj: Any, limit: int = 80) -> str:
-    text = repr(obj)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
