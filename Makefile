@@ -36,6 +36,7 @@ bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --preset paper
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set isolate_embedding=false
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set corr_lambda=0
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
