@@ -17,16 +17,7 @@ __all__ = ["parse_architecture"]
 
 
 def parse_architecture(space: SearchSpace, obj: Any) -> Architecture:
-    """Turn any supported form into a validated :class:`Architecture`.
-
-    Accepted forms: an :class:`Architecture`; the JSON form (a list with one list of
-    ``{feature: value}`` objects per stage, or ``{"stages": [...], <global>: value}``),
-    as Python objects or as a JSON string; a canonical id (:meth:`canonical_id`); and, for
-    built-in benchmark spaces, their native ids.
-
-    Raises:
-        SearchSpaceError: If ``obj`` is malformed or outside the space.
-    """
+    """Read ``obj`` as an architecture of ``space`` (see :meth:`SearchSpace.parse`)."""
     if isinstance(obj, Architecture):
         return space.validate(obj)
     if space.native is not None:
