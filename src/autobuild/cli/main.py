@@ -244,6 +244,150 @@ class _PredictCommand(_Command):
         return 0
 
 
+class _ScoreCommand(_Command):
+    name = "score"
+    help = "Score every stage subgraph (module) and every feature value of a checkpoint."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("checkpoint", type=Path, help="Checkpoint folder from 'train'.")
+        parser.add_argument("--out", type=Path, required=True, help="Output folder.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from autobuild.predictor import AutoBuildPredictor
+        from autobuild.scoring import feature_importance, score_modules, write_records
+
+        pred = AutoBuildPredictor.load(args.checkpoint)
+        scores = score_modules(pred)
+        importance = feature_importance(pred)
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_records(args.out / "subgraph_scores.csv", _score_rows(scores), space=pred.space)
+        write_records(args.out / "feature_importance.csv", importance.categories)
+        write_records(args.out / "value_importance.csv", importance.values)
+        rows = []
+        for u in range(pred.space.num_units):
+            best = scores.top_k(u, 1)[0]
+            rows.append(
+                [
+                    pred.space.unit_name(u),
+                    str(len(scores.unit(u))),
+                    _layers_text(pred.space, best),
+                    f"{best.score:.4g}",
+                ]
+            )
+        _print_table(["unit", "subgraphs", "best subgraph", "score"], rows)
+        print(f"Scores of {len(scores.records):,} subgraphs and feature importance in {args.out}")
+        return 0
+
+
+class _BuildCommand(_Command):
+    name = "build"
+    help = "Build architectures from module scores (top-K per stage), or rank candidates."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "checkpoint",
+            type=Path,
+            nargs="+",
+            help="Checkpoint folder(s) from 'train'; several combine by the union of their "
+            "top-K sets.",
+        )
+        parser.add_argument(
+            "--k",
+            type=_k_list,
+            default=[3],
+            help="Subgraphs kept per stage: one number or one per unit, comma-separated "
+            "(default: 3).",
+        )
+        parser.add_argument(
+            "--top",
+            type=_positive_int,
+            default=None,
+            help="How many ranked architectures to write (default: the whole reduced space, "
+            "or every candidate).",
+        )
+        parser.add_argument(
+            "--candidates",
+            type=Path,
+            help="Rank the architectures of this file (an 'arch' column) instead of building.",
+        )
+        parser.add_argument(
+            "--mode",
+            choices=["union", "concat"],
+            default="union",
+            help="How several checkpoints' top-K sets combine (default: union).",
+        )
+        parser.add_argument("--out", type=Path, required=True, help="Output folder.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        import json
+
+        from autobuild._atomic import write_csv_atomic, write_json_atomic
+        from autobuild.construction import rank_candidates, reduce_space
+        from autobuild.data import read_architectures
+        from autobuild.predictor import AutoBuildPredictor
+        from autobuild.scoring import score_modules
+
+        preds = [AutoBuildPredictor.load(c) for c in args.checkpoint]
+        space = preds[0].space
+        for c, p in zip(args.checkpoint[1:], preds[1:], strict=True):
+            if p.space.fingerprint() != space.fingerprint():
+                raise CLIUsageError(
+                    f"Checkpoint {c} was trained on space {p.space.name!r}, the first on "
+                    f"{space.name!r}; combine checkpoints of one space."
+                )
+        if args.candidates is not None:
+            if len(preds) > 1:
+                raise CLIUsageError("--candidates ranks with one checkpoint; give exactly one.")
+            ranked = rank_candidates(preds[0], read_architectures(args.candidates, space))
+        else:
+            k = args.k[0] if len(args.k) == 1 else args.k
+            reduced = reduce_space([score_modules(p) for p in preds], k, mode=args.mode)
+            ranked = reduced.ranked(args.top)
+            write_json_atomic(
+                args.out / "reduced_space.json",
+                {
+                    "space": space.name,
+                    "k": args.k,
+                    "size": reduced.size(),
+                    "units": [
+                        {
+                            "unit": space.unit_name(u),
+                            "subgraphs": [_subgraph_json(space, u, sg) for sg in cands],
+                            "scores": list(scs),
+                        }
+                        for u, (cands, scs) in enumerate(
+                            zip(reduced.candidates, reduced.scores, strict=True)
+                        )
+                    ],
+                },
+            )
+        ranked = ranked[: args.top] if args.top else ranked
+        write_csv_atomic(
+            args.out / "built.csv",
+            ["rank", "arch_id", "arch", "score"],
+            (
+                [i + 1, space.arch_id(b.arch), json.dumps(space.to_json(b.arch)), b.score]
+                for i, b in enumerate(ranked)
+            ),
+        )
+        archs = [space.to_json(b.arch) for b in ranked]
+        write_json_atomic(args.out / "built.json", archs)
+        native = space.native
+        if native is not None and hasattr(native, "to_ofa_dict"):
+            write_json_atomic(
+                args.out / "built_ofa.json", [native.to_ofa_dict(space, b.arch) for b in ranked]
+            )
+        _print_table(
+            ["rank", "arch_id", "score"],
+            [
+                [str(i + 1), space.arch_id(b.arch), f"{b.score:.4g}"]
+                for i, b in enumerate(ranked[:10])
+            ],
+        )
+        print(f"{len(ranked)} ranked architectures in {args.out / 'built.csv'}")
+        return 0
+
+
 class _DemoCommand(_Command):
     name = "demo"
     help = "Train a predictor on NAS-Bench-Macro and report its held-out quality."
@@ -287,7 +431,15 @@ class _DemoCommand(_Command):
 
 _COMMANDS: dict[str, type[_Command]] = {
     c.name: c
-    for c in (_TrainCommand, _PredictCommand, _SpacesCommand, _SampleCommand, _DemoCommand)
+    for c in (
+        _TrainCommand,
+        _PredictCommand,
+        _ScoreCommand,
+        _BuildCommand,
+        _SpacesCommand,
+        _SampleCommand,
+        _DemoCommand,
+    )
 }
 
 
@@ -305,6 +457,37 @@ def _load_labelled(
     if target is None:
         raise CLIUsageError("--target is required with --data (e.g. --target acc).")
     return load_table(data, space, strict=strict), target
+
+
+def _score_rows(scores: Any) -> list[Any]:
+    """Subgraph records in unit order, best first within a unit."""
+    return [r for u in range(scores.space.num_units) for r in scores.unit(u)]
+
+
+def _subgraph_json(space: Any, unit: int, subgraph: Any) -> Any:
+    from autobuild.scoring import subgraph_to_json
+
+    return subgraph_to_json(space, unit, subgraph)
+
+
+def _layers_text(space: Any, record: Any) -> str:
+    """A short text of a subgraph's layers, e.g. ``mb6_k5 > mb6_k5`` or ``e6:k5 > e4:k3``."""
+    layers = [layer for stage in record.subgraph for layer in stage]
+    if not layers:
+        return "(empty)"
+    return " > ".join(":".join(str(v) for v in layer) for layer in layers)
+
+
+def _k_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or comma-separated integers, got {text!r}"
+        ) from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"every K must be >= 1, got {text!r}")
+    return values
 
 
 def _add_space(parser: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ fast path consumes without building PyG objects; :meth:`SequenceGraphEncoder.enc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,10 @@ class SequenceGraphEncoder:
         """
         return [c.name for c in self.categorical] + [c.name for c in self.numeric]
 
+    def default_globals(self) -> tuple[Value, ...]:
+        """Global feature values used when none are given: defaults, else the first value."""
+        return tuple(_default_global(f) for f in self.space.global_features)
+
     def schema(self) -> dict[str, Any]:
         """A JSON-serialisable description of the categories (stored in checkpoints)."""
         return {
@@ -244,7 +249,7 @@ class SequenceGraphEncoder:
         """
         stages = self.space.units[self.space.check_unit(unit)]
         if globals_ is None:
-            globals_ = tuple(_default_global(f) for f in self.space.global_features)
+            globals_ = self.default_globals()
         rows_cat: list[list[int]] = []
         rows_num: list[list[float]] = []
         sizes = []
@@ -254,6 +259,61 @@ class SequenceGraphEncoder:
                 raise EncodingError(f"Subgraph {sg!r} of unit {unit} is empty.")
             sizes.append(n)
         return self._pack(rows_cat, rows_num, sizes)
+
+    def encode_unit_product(
+        self,
+        unit: int,
+        lengths: Sequence[int],
+        globals_: Sequence[Value] | None = None,
+    ) -> tuple[GraphBatch, list[Subgraph]]:
+        """Encode every subgraph of ``unit`` whose stages have ``lengths`` layers.
+
+        Vectorised: each (stage, position) slot's choices are encoded once and the product
+        is assembled with NumPy indexing, so the 66,339 subgraphs of OFA-PN's last unit
+        encode in well under a second.
+
+        Args:
+            unit: Unit index of the space.
+            lengths: Number of layers of each stage of the unit (not all zero).
+            globals_: Global feature values (defaults of the space when ``None``).
+
+        Returns:
+            The packed chains and the subgraphs, both in :meth:`SearchSpace.enumerate_subgraphs`
+            order (the last layer's choice varies fastest).
+        """
+        stages = self.space.units[self.space.check_unit(unit)]
+        if len(lengths) != len(stages) or sum(lengths) == 0:
+            raise EncodingError(
+                f"`lengths` must give one layer count per stage of unit {unit} "
+                f"({len(stages)}), not all zero; got {list(lengths)}."
+            )
+        if globals_ is None:
+            globals_ = self.default_globals()
+        gcat, gnum = self._global_row(globals_)
+        slots = [(s, p) for s, n in zip(stages, lengths, strict=True) for p in range(n)]
+        choices = [self.space.stages[s].choices_at(p) for s, p in slots]
+        rows = [
+            [self._node_row(s, p, c, gcat, gnum) for c in ch]
+            for (s, p), ch in zip(slots, choices, strict=True)
+        ]
+        r_cat = [np.asarray([r[0] for r in rs], dtype=np.int64) for rs in rows]
+        r_num = [np.asarray([r[1] for r in rs], dtype=np.float32) for rs in rows]
+        shape = [len(ch) for ch in choices]
+        idx = np.indices(shape).reshape(len(shape), -1)  # C order: last slot fastest
+        g, n = idx.shape[1], len(slots)
+        x_cat = np.stack([r_cat[k][idx[k]] for k in range(n)], axis=1)
+        x_num = np.stack([r_num[k][idx[k]] for k in range(n)], axis=1)
+        batch = GraphBatch(
+            torch.from_numpy(x_cat.reshape(g * n, len(self.categorical))),
+            torch.from_numpy(x_num.reshape(g * n, len(self.numeric))),
+            torch.arange(g + 1, dtype=torch.long) * n,
+        )
+        bounds = np.cumsum([0, *lengths])
+        subgraphs = [
+            tuple(combo[bounds[i] : bounds[i + 1]] for i in range(len(lengths)))
+            for combo in itertools.product(*choices)
+        ]
+        return batch, subgraphs
 
     def encode(self, arch: Architecture) -> Data:
         """Encode one architecture as a ``torch_geometric.data.Data`` chain graph.
@@ -275,6 +335,18 @@ class SequenceGraphEncoder:
         rows_cat: list[list[int]],
         rows_num: list[list[float]],
     ) -> int:
+        gcat, gnum = self._global_row(globals_)
+        n = 0
+        for stage, layers in zip(stage_ids, stage_configs, strict=True):
+            for pos, layer in enumerate(layers):
+                cat, num = self._node_row(stage, pos, layer, gcat, gnum)
+                rows_cat.append(cat)
+                rows_num.append(num)
+                n += 1
+        return n
+
+    def _global_row(self, globals_: Sequence[Value]) -> tuple[list[int], list[float]]:
+        """Categorical and numeric columns of the global features (others left at 0)."""
         gcat = [0] * len(self.categorical)
         gnum = [0.0] * len(self.numeric)
         for (is_cat, col, table), v in zip(self._global_cols, globals_, strict=True):
@@ -282,27 +354,27 @@ class SequenceGraphEncoder:
                 gcat[col] = table[_vkey(v)]
             else:
                 gnum[col] = table.normalize(float(v))
-        n = 0
-        for stage, layers in zip(stage_ids, stage_configs, strict=True):
-            for pos, layer in enumerate(layers):
-                cat = list(gcat)
-                num = list(gnum)
-                cat[0], cat[1] = stage, pos
-                for (is_cat, col, table), v in zip(self._layer_cols, layer, strict=True):
-                    if is_cat:
-                        try:
-                            cat[col] = table[_vkey(v)]
-                        except KeyError as err:
-                            raise EncodingError(
-                                f"Value {v!r} of feature {self.categorical[col].name!r} is not "
-                                f"in the space's vocabulary {list(table)}."
-                            ) from err
-                    else:
-                        num[col] = table.normalize(float(v))
-                rows_cat.append(cat)
-                rows_num.append(num)
-                n += 1
-        return n
+        return gcat, gnum
+
+    def _node_row(
+        self, stage: int, pos: int, layer: Sequence[Value], gcat: list[int], gnum: list[float]
+    ) -> tuple[list[int], list[float]]:
+        """The feature row of one node at ``stage``/``pos`` (on top of the global columns)."""
+        cat = list(gcat)
+        num = list(gnum)
+        cat[0], cat[1] = stage, pos
+        for (is_cat, col, table), v in zip(self._layer_cols, layer, strict=True):
+            if is_cat:
+                try:
+                    cat[col] = table[_vkey(v)]
+                except KeyError as err:
+                    raise EncodingError(
+                        f"Value {v!r} of feature {self.categorical[col].name!r} is not "
+                        f"in the space's vocabulary {list(table)}."
+                    ) from err
+            else:
+                num[col] = table.normalize(float(v))
+        return cat, num
 
     def _pack(
         self, rows_cat: list[list[int]], rows_num: list[list[float]], sizes: list[int]

@@ -70,6 +70,8 @@ class AutoBuildPredictor:
     history_: list[dict[str, float]]
     n_train_: int
     train_seconds_: float
+    train_archs_: tuple[Architecture, ...]
+    train_labels_: np.ndarray
     metadata_: dict[str, Any]
 
     def __init__(
@@ -203,6 +205,8 @@ class AutoBuildPredictor:
         self.metadata_ = {}
         self.hop_moments_ = self._hop_moments(data)
         self.n_train_ = n
+        self.train_archs_ = tuple(archs)
+        self.train_labels_ = y_arr.copy()
         self.train_seconds_ = time.perf_counter() - start - callback_seconds
         logger.info(
             "Trained on %d architectures for %d epochs in %.1f s",
@@ -301,6 +305,9 @@ class AutoBuildPredictor:
             "hop_moments": self.hop_moments_,
             "encoder": self.encoder.schema(),
             "n_train": self.n_train_,
+            # The training set, from which label moments and observed values are derived.
+            "train_archs": [self.space.canonical_id(a) for a in self.train_archs_],
+            "train_labels": self.train_labels_.tolist(),
             "train_seconds": self.train_seconds_,
             "extra": extra or {},
         }
@@ -373,9 +380,15 @@ class AutoBuildPredictor:
             pred.label_std_ = float(meta["label_std"])
             pred.hop_moments_ = [[float(v) for v in row] for row in meta["hop_moments"]]
             pred.n_train_ = int(meta["n_train"])
+            pred.train_archs_ = tuple(pred.space.parse(a) for a in meta["train_archs"])
+            pred.train_labels_ = np.asarray(meta["train_labels"], dtype=np.float64)
             pred.train_seconds_ = float(meta["train_seconds"])
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{str(meta_path)!r} is corrupt: {err}.") from err
+        if len(pred.train_archs_) != pred.n_train_ or len(pred.train_labels_) != pred.n_train_:
+            raise CheckpointError(
+                f"{str(meta_path)!r} is corrupt: its training set is incomplete."
+            )
         pred.history_ = []
         pred.metadata_ = meta.get("extra", {})
         return pred

@@ -98,6 +98,14 @@ class Stage:
             return self.first_layer
         return self.layer
 
+    def choices_at(self, position: int) -> list[Layer]:
+        """Every layer allowed at ``position``, in declaration (feature-major) order.
+
+        Raises:
+            SearchSpaceError: If a feature there is an interval (not enumerable).
+        """
+        return layer_choices(self.features_at(position), self.name)
+
     def num_choices(self, position: int) -> int:
         """How many distinct layers position ``position`` allows (enumerable features only)."""
         return math.prod(num_values(f) for f in self.features_at(position))
@@ -112,7 +120,7 @@ class Stage:
         """All configurations with ``length`` layers, in declaration (feature-major) order."""
         if not self.min_layers <= length <= self.max_layers:
             return
-        per_position = [layer_choices(self.features_at(p), self.name) for p in range(length)]
+        per_position = [self.choices_at(p) for p in range(length)]
         yield from itertools.product(*per_position)
 
 

@@ -99,12 +99,15 @@ class AutoBuildNet(nn.Module):
         """``M + 1`` (hop 0 included)."""
         return self.num_layers + 1
 
-    def node_embeddings(self, batch: GraphBatch, edge_index: Tensor | None = None) -> list[Tensor]:
+    def node_embeddings(
+        self, batch: GraphBatch, edge_index: Tensor | None = None, max_hop: int | None = None
+    ) -> list[Tensor]:
         """Node embeddings of every hop: ``[h^0 (N x C+F), h^1 (N x d), ..., h^M (N x d)]``.
 
         Args:
             batch: Packed graphs. Without ``edge_index`` they are chains in node order.
             edge_index: `2 x E` edges of general graphs (then PyG layers are used).
+            max_hop: Stop after this hop (the list then has ``max_hop + 1`` entries).
         """
         has_prev = (
             batch.has_prev.to(batch.x_num.dtype).unsqueeze(1) if edge_index is None else None
@@ -113,7 +116,10 @@ class AutoBuildNet(nn.Module):
         hops = [h]
         if self.isolate_embedding:
             h = h.detach()
+        last = self.num_layers if max_hop is None else max_hop
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
+            if i >= last:
+                break
             z = self.act(norm(conv(h, has_prev, edge_index)))
             h = z + h if self.residual and i > 0 else z
             hops.append(h)

@@ -1,0 +1,229 @@
+"""Building architectures from module scores: top-K reduced spaces and ranked candidates.
+
+AutoBuild keeps the ``K`` best-scored subgraphs of every unit (stage); their product is a
+reduced search space whose architectures are ranked by the sum of their units' scores, and
+the top-1 of every unit is the single built architecture (Mills et al., CVPR 2024, Sec. 3.3).
+Several predictors (e.g. one per target equation) combine by the union of their top-K sets.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from autobuild.exceptions import ConfigError
+from autobuild.predictor import AutoBuildPredictor
+from autobuild.scoring import ModuleScores, SubgraphScore, label_moments, score_subgraphs
+from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
+
+__all__ = ["BuiltArchitecture", "ReducedSpace", "rank_candidates", "reduce_space"]
+
+#: Largest reduced space that :meth:`ReducedSpace.ranked` sorts completely.
+MAX_FULL_RANKING = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltArchitecture:
+    """An architecture with the scores that ranked it.
+
+    Attributes:
+        arch: The architecture.
+        score: Sum of its units' scores.
+        unit_scores: Score of each unit's subgraph.
+    """
+
+    arch: Architecture
+    score: float
+    unit_scores: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ReducedSpace:
+    """The product of per-unit candidate subgraphs (see :func:`reduce_space`).
+
+    Attributes:
+        space: The full search space.
+        candidates: Per unit, the kept subgraphs, best first.
+        scores: Per unit, the score used for ranking each candidate.
+        globals: Global feature values of the built architectures.
+    """
+
+    space: SearchSpace
+    candidates: tuple[tuple[Subgraph, ...], ...]
+    scores: tuple[tuple[float, ...], ...]
+    globals: tuple[Value, ...] = ()
+
+    def size(self) -> int:
+        """Number of architectures in the reduced space (duplicates in ``concat`` mode too)."""
+        return math.prod(len(c) for c in self.candidates)
+
+    def best(self) -> BuiltArchitecture:
+        """The top-1 architecture: the best candidate of every unit."""
+        return self.ranked(1)[0]
+
+    def ranked(self, top: int | None = None) -> list[BuiltArchitecture]:
+        """Architectures ranked by the sum of their unit scores, best first, without repeats.
+
+        Args:
+            top: How many (all when ``None``; then the space may hold at most
+                :data:`MAX_FULL_RANKING` architectures).
+        """
+        lists = [np.asarray(s, dtype=np.float64) for s in self.scores]
+        if top is None or top >= self.size():
+            if self.size() > MAX_FULL_RANKING:
+                raise ConfigError(
+                    f"The reduced space has {self.size():,} architectures; ask for the `top` "
+                    f"ones (at most {MAX_FULL_RANKING:,} are ranked in full)."
+                )
+            picks = _all_sums(lists)
+        else:
+            picks = _top_sums(lists, top)
+        out: list[BuiltArchitecture] = []
+        seen: set[Architecture] = set()
+        for idx in picks:
+            built = self._assemble(idx)
+            if built.arch not in seen:
+                seen.add(built.arch)
+                out.append(built)
+            if top is not None and len(out) >= top:
+                break
+        return out
+
+    def _assemble(self, idx: Sequence[int]) -> BuiltArchitecture:
+        stages: list = []
+        for cands, i in zip(self.candidates, idx, strict=True):
+            stages.extend(cands[i])
+        unit_scores = tuple(s[i] for s, i in zip(self.scores, idx, strict=True))
+        arch = Architecture(tuple(stages), tuple(self.globals))
+        return BuiltArchitecture(arch, float(sum(unit_scores)), unit_scores)
+
+
+def reduce_space(
+    scores: ModuleScores | Sequence[ModuleScores],
+    k: int | Sequence[int] = 3,
+    *,
+    mode: str = "union",
+) -> ReducedSpace:
+    """Keep the top-``k`` subgraphs of every unit.
+
+    Args:
+        scores: Module scores of one predictor, or of several (e.g. one per target
+            equation) to combine.
+        k: Subgraphs kept per unit: one number, or one per unit.
+        mode: How several score tables combine: ``"union"`` (each subgraph once) or
+            ``"concat"`` (the authors' behaviour: a subgraph chosen by several tables appears
+            several times). With several tables, candidates are ranked by the mean of their
+            per-table z-scores (scores of different targets have different units).
+
+    Raises:
+        ConfigError: Bad ``k`` or ``mode``, or tables of different spaces.
+    """
+    tables = [scores] if isinstance(scores, ModuleScores) else list(scores)
+    if not tables:
+        raise ConfigError("`scores` must hold at least one ModuleScores table.")
+    if mode not in ("union", "concat"):
+        raise ConfigError(f"`mode` must be 'union' or 'concat', got {mode!r}.")
+    space = tables[0].space
+    if any(t.space.fingerprint() != space.fingerprint() for t in tables):
+        raise ConfigError("All score tables must come from predictors of the same space.")
+    ks = [k] * space.num_units if isinstance(k, int) else list(k)
+    if len(ks) != space.num_units or any(
+        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in ks
+    ):
+        raise ConfigError(
+            f"`k` must be an integer >= 1 or one per unit ({space.num_units}), got {k!r}."
+        )
+    candidates: list[tuple[Subgraph, ...]] = []
+    unit_scores: list[tuple[float, ...]] = []
+    for u, ku in enumerate(ks):
+        z = [_z_scores(t, u) for t in tables]
+        chosen: list[Subgraph] = []
+        for t in tables:
+            for r in t.top_k(u, ku):
+                if mode == "concat" or r.subgraph not in chosen:
+                    chosen.append(r.subgraph)
+        if len(tables) == 1:
+            values = [tables[0].lookup(u, sg).score for sg in chosen]  # type: ignore[union-attr]
+        else:
+            values = [float(np.mean([zt[sg] for zt in z])) for sg in chosen]
+        order = sorted(range(len(chosen)), key=lambda i: -values[i])
+        candidates.append(tuple(chosen[i] for i in order))
+        unit_scores.append(tuple(values[i] for i in order))
+    return ReducedSpace(space, tuple(candidates), tuple(unit_scores), tables[0].globals)
+
+
+def rank_candidates(
+    predictor: AutoBuildPredictor, archs: Sequence[Architecture]
+) -> list[BuiltArchitecture]:
+    """Rank given architectures by the sum of their units' module scores, best first.
+
+    This is how to pick, from a pool of candidates, the ones worth training. Each candidate's
+    subgraphs are scored with its own global feature values; repeats are ranked once.
+    """
+    space = predictor.space
+    unique = list(dict.fromkeys(space.validate(a) for a in archs))
+    moments = label_moments(predictor)
+    per_arch = np.zeros((len(unique), space.num_units))
+    groups: dict[tuple[Value, ...], list[int]] = {}
+    for i, a in enumerate(unique):
+        groups.setdefault(a.globals, []).append(i)
+    for globals_, members in groups.items():
+        for u in range(space.num_units):
+            subs = list(dict.fromkeys(space.unit_subgraph(unique[i], u) for i in members))
+            recs = score_subgraphs(predictor, u, subs, globals_=globals_, moments=moments)
+            lookup = {r.subgraph: r.score for r in recs}
+            for i in members:
+                per_arch[i, u] = lookup[space.unit_subgraph(unique[i], u)]
+    totals = per_arch.sum(1)
+    order = np.argsort(-totals, kind="stable")
+    return [
+        BuiltArchitecture(unique[i], float(totals[i]), tuple(float(v) for v in per_arch[i]))
+        for i in order
+    ]
+
+
+def _z_scores(table: ModuleScores, unit: int) -> dict[Subgraph, float]:
+    rows: list[SubgraphScore] = [r for r in table.records if r.unit == unit]
+    values = np.asarray([r.score for r in rows])
+    std = values.std()
+    z = (values - values.mean()) / std if std > 0 else np.zeros_like(values)
+    return {r.subgraph: float(v) for r, v in zip(rows, z, strict=True)}
+
+
+def _top_sums(lists: Sequence[np.ndarray], n: int) -> list[tuple[int, ...]]:
+    """Index tuples of the ``n`` largest sums over the product of descending-sorted lists.
+
+    Best-first expansion with a heap: each popped tuple proposes its successors (one index
+    advanced), so only ``O(n * units)`` tuples are ever looked at. Ties break on the
+    index tuple, deterministically.
+    """
+    start = (0,) * len(lists)
+    heap = [(-sum(float(lst[0]) for lst in lists), start)]
+    seen = {start}
+    out: list[tuple[int, ...]] = []
+    while heap and len(out) < n:
+        neg, idx = heapq.heappop(heap)
+        out.append(idx)
+        for u, lst in enumerate(lists):
+            if idx[u] + 1 < len(lst):
+                nxt = (*idx[:u], idx[u] + 1, *idx[u + 1 :])
+                if nxt not in seen:
+                    seen.add(nxt)
+                    delta = float(lst[idx[u] + 1]) - float(lst[idx[u]])
+                    heapq.heappush(heap, (neg - delta, nxt))
+    return out
+
+
+def _all_sums(lists: Sequence[np.ndarray]) -> list[tuple[int, ...]]:
+    """Every index tuple of the product, by descending sum (ties in product order)."""
+    total = np.zeros(())
+    for lst in lists:
+        total = np.add.outer(total, lst)
+    flat = total.reshape(-1)
+    order = np.argsort(-flat, kind="stable")
+    shape = tuple(len(lst) for lst in lists)
+    return [tuple(int(v) for v in t) for t in zip(*np.unravel_index(order, shape), strict=True)]

@@ -1,0 +1,35 @@
+"""Interpretable knowledge from a fitted predictor: module scores and feature importance."""
+
+from __future__ import annotations
+
+from autobuild.scoring.importance import feature_importance
+from autobuild.scoring.modules import (
+    LabelMoments,
+    ModuleScores,
+    label_moments,
+    score_modules,
+    score_subgraphs,
+)
+from autobuild.scoring.tables import (
+    CategoryImportance,
+    FeatureImportance,
+    SubgraphScore,
+    ValueImportance,
+    subgraph_to_json,
+    write_records,
+)
+
+__all__ = [
+    "CategoryImportance",
+    "FeatureImportance",
+    "LabelMoments",
+    "ModuleScores",
+    "SubgraphScore",
+    "ValueImportance",
+    "feature_importance",
+    "label_moments",
+    "score_modules",
+    "score_subgraphs",
+    "subgraph_to_json",
+    "write_records",
+]

@@ -1,0 +1,305 @@
+"""Module (stage-subgraph) scores from a fitted predictor: Eq. 5 of AutoBuild.
+
+A stage subgraph with ``L`` layers ends at a node whose ``(L-1)``-hop receptive field is
+exactly the subgraph (chain edges), so the L1 norm of that node's hop-``(L-1)`` embedding,
+computed on the isolated chain, scores the subgraph in every architecture that contains it
+(Mills et al., CVPR 2024, Sec. 3.2). The distribution shift of Eq. 5 maps a raw norm ``s`` at
+hop ``m`` of unit ``u`` into label units,
+
+    s* = (s - mu^h_m) / sigma^h_m * sigma^y_{u,m} + mu^y_{u,m},
+
+where ``mu^h_m, sigma^h_m`` are the moments of node-embedding norms at hop ``m`` over the
+training graphs and ``mu^y_{u,m}, sigma^y_{u,m}`` those of the training labels of the
+architectures whose unit ``u`` has ``m + 1`` layers, so scores of different sizes and units
+become comparable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from autobuild.encoding import GraphBatch
+from autobuild.exceptions import AutobuildWarning, ConfigError, SearchSpaceError
+from autobuild.predictor import AutoBuildPredictor
+from autobuild.scoring.tables import SubgraphScore
+from autobuild.spaces import SearchSpace, Subgraph, Value
+
+__all__ = [
+    "MAX_SUBGRAPHS",
+    "LabelMoments",
+    "ModuleScores",
+    "label_moments",
+    "score_modules",
+    "score_subgraphs",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Most subgraphs of one unit that :func:`score_modules` enumerates.
+MAX_SUBGRAPHS = 5_000_000
+_BATCH_GRAPHS = 16_384
+
+
+@dataclass(frozen=True)
+class LabelMoments:
+    """Mean, population std and count of training labels per (unit, number of layers).
+
+    ``buckets[(unit, n_layers)] = (mean, std, count)``; ``unit_moments[unit]`` pools every
+    size of the unit and ``overall`` every training architecture (the fallbacks).
+    """
+
+    buckets: dict[tuple[int, int], tuple[float, float, int]]
+    unit_moments: dict[int, tuple[float, float, int]]
+    overall: tuple[float, float, int]
+
+    def get(self, unit: int, n_layers: int, *, need_spread: bool = True) -> tuple[float, float]:
+        """``(mean, std)`` for a bucket, falling back to the unit's or all labels' moments.
+
+        A bucket with no training architecture, or (when ``need_spread``) with a zero spread
+        (fewer than two architectures, or identical labels), cannot shift scores faithfully:
+        the fallback is used and an :class:`AutobuildWarning` names the bucket.
+        """
+        mean, std, count = self.buckets.get((unit, n_layers), (math.nan, 0.0, 0))
+        if count and (std > 0 or not need_spread):
+            return mean, std
+        fallback = self.unit_moments.get(unit)
+        source = f"unit {unit}"
+        if fallback is None or fallback[1] <= 0:
+            fallback, source = self.overall, "all training labels"
+        warnings.warn(
+            f"Label moments of unit {unit} with {n_layers} layers come from {count} training "
+            f"architecture(s) with spread {std:.3g}; using the moments of {source} instead.",
+            AutobuildWarning,
+            stacklevel=3,
+        )
+        return (mean if count else fallback[0]), fallback[1]
+
+
+def label_moments(predictor: AutoBuildPredictor) -> LabelMoments:
+    """Label moments of a fitted predictor's training set, per unit and subgraph size."""
+    space = predictor.space
+    y = predictor.train_labels_
+    buckets: dict[tuple[int, int], list[float]] = {}
+    for arch, label in zip(predictor.train_archs_, y, strict=True):
+        for u in range(space.num_units):
+            n = sum(len(st) for st in space.unit_subgraph(arch, u))
+            buckets.setdefault((u, n), []).append(float(label))
+
+    def moments(values: Sequence[float] | np.ndarray) -> tuple[float, float, int]:
+        arr = np.asarray(values)
+        return float(arr.mean()), float(arr.std()), len(arr)
+
+    per_unit: dict[int, list[float]] = {}
+    for (u, _), values in buckets.items():
+        per_unit.setdefault(u, []).extend(values)
+    return LabelMoments(
+        {k: moments(v) for k, v in buckets.items()},
+        {u: moments(v) for u, v in per_unit.items()},
+        moments(y),
+    )
+
+
+@dataclass(frozen=True)
+class ModuleScores:
+    """Scores of the stage subgraphs of a space (see :func:`score_modules`).
+
+    Attributes:
+        space: The search space.
+        records: One :class:`SubgraphScore` per subgraph, grouped by unit in enumeration
+            order.
+        globals: Global feature values the subgraphs were scored with.
+    """
+
+    space: SearchSpace
+    records: tuple[SubgraphScore, ...]
+    globals: tuple[Value, ...] = ()
+    _index: dict[tuple[int, Subgraph], int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({(r.unit, r.subgraph): i for i, r in enumerate(self.records)})
+
+    def unit(self, unit: int) -> list[SubgraphScore]:
+        """The records of ``unit``, best first (ties keep enumeration order)."""
+        rows = [r for r in self.records if r.unit == unit]
+        return sorted(rows, key=lambda r: -r.score)
+
+    def top_k(self, unit: int, k: int) -> list[SubgraphScore]:
+        """The ``k`` best subgraphs of ``unit``."""
+        return self.unit(unit)[:k]
+
+    def lookup(self, unit: int, subgraph: Subgraph) -> SubgraphScore | None:
+        """The record of one subgraph, or ``None`` if it was not scored."""
+        i = self._index.get((unit, subgraph))
+        return None if i is None else self.records[i]
+
+
+def score_subgraphs(
+    predictor: AutoBuildPredictor,
+    unit: int,
+    subgraphs: Sequence[Subgraph],
+    *,
+    globals_: Sequence[Value] | None = None,
+    moments: LabelMoments | None = None,
+) -> list[SubgraphScore]:
+    """Score given subgraphs of one unit (e.g. those of a candidate list).
+
+    Args:
+        predictor: A fitted predictor.
+        unit: Unit index.
+        subgraphs: Subgraphs of that unit (one stage configuration per stage of the unit).
+        globals_: Global feature values (the space's defaults when ``None``).
+        moments: Label moments (computed from the predictor's training set when ``None``).
+    """
+    _check_scorable(predictor)
+    space = predictor.space
+    moments = moments or label_moments(predictor)
+    by_size: dict[int, list[int]] = {}
+    for i, sg in enumerate(subgraphs):
+        by_size.setdefault(sum(len(st) for st in sg), []).append(i)
+    out: list[SubgraphScore] = [None] * len(subgraphs)  # type: ignore[list-item]
+    for n_layers, idx in by_size.items():
+        chunk = [subgraphs[i] for i in idx]
+        if n_layers == 0:
+            records = [_empty_record(space, unit, sg, moments) for sg in chunk]
+        else:
+            batch = predictor.encoder.encode_subgraphs(unit, chunk, globals_)
+            raw = _last_node_norms(predictor, batch, n_layers - 1)
+            records = _records(predictor, unit, chunk, n_layers, raw, moments)
+        for i, r in zip(idx, records, strict=True):
+            out[i] = r
+    return out
+
+
+def score_modules(
+    predictor: AutoBuildPredictor,
+    *,
+    units: Sequence[int] | None = None,
+    globals_: Sequence[Value] | None = None,
+) -> ModuleScores:
+    """Score every stage subgraph of every unit of the predictor's space.
+
+    Subgraphs of one size are encoded with NumPy and scored in batched forward passes that
+    stop at the hop they need; nothing loops over subgraphs in Python but the assembly of
+    the result records.
+
+    Args:
+        predictor: A fitted predictor (not a GCN one: see :class:`GCNChainConv`).
+        units: Units to score (all when ``None``).
+        globals_: Global feature values to score with (the space's defaults when ``None``).
+
+    Returns:
+        The scores, as :class:`ModuleScores`.
+
+    Raises:
+        ConfigError: If a unit has more layers than the predictor has hops, or the
+            predictor uses GCN layers.
+        SearchSpaceError: If a unit has more than :data:`MAX_SUBGRAPHS` subgraphs or
+            interval-valued features.
+    """
+    _check_scorable(predictor)
+    space = predictor.space
+    moments = label_moments(predictor)
+    unit_list = list(range(space.num_units)) if units is None else list(units)
+    if globals_ is None:
+        globals_ = predictor.encoder.default_globals()
+    records: list[SubgraphScore] = []
+    for u in unit_list:
+        count = space.count_subgraphs(u)
+        if count > MAX_SUBGRAPHS:
+            raise SearchSpaceError(
+                f"Unit {space.unit_name(u)!r} has {count:,} subgraphs, more than the "
+                f"{MAX_SUBGRAPHS:,} autobuild enumerates; restrict its depth or choices."
+            )
+        stages = space.units[u]
+        ranges = [
+            range(space.stages[s].min_layers, space.stages[s].max_layers + 1) for s in stages
+        ]
+        for lengths in itertools.product(*ranges):
+            n_layers = sum(lengths)
+            if n_layers == 0:
+                empty: Subgraph = tuple(() for _ in stages)
+                records.append(_empty_record(space, u, empty, moments))
+                continue
+            batch, subgraphs = predictor.encoder.encode_unit_product(u, lengths, globals_)
+            raw = _last_node_norms(predictor, batch, n_layers - 1)
+            records.extend(_records(predictor, u, subgraphs, n_layers, raw, moments))
+    return ModuleScores(space, tuple(records), tuple(globals_))
+
+
+def _check_scorable(predictor: AutoBuildPredictor) -> None:
+    if not hasattr(predictor, "model_"):
+        from autobuild.exceptions import NotFittedError
+
+        raise NotFittedError("Scoring needs a fitted predictor; call fit() or load one.")
+    space = predictor.space
+    if predictor.config.conv == "gcn":
+        raise ConfigError(
+            "Module scores need a GNN layer whose output at a node depends only on its "
+            "receptive field; GCN's normalisation also reads the degree of the layer before a "
+            "stage. Train with conv='gatv2' (default), 'graph' or 'gin'."
+        )
+    longest = max(sum(space.stages[s].max_layers for s in stages) for stages in space.units)
+    if longest - 1 > predictor.config.num_layers:
+        raise ConfigError(
+            f"A unit of space {space.name!r} has up to {longest} layers, which needs hop "
+            f"{longest - 1}, but the predictor has num_layers={predictor.config.num_layers}; "
+            f"train with num_layers >= {longest - 1}."
+        )
+
+
+@torch.no_grad()
+def _last_node_norms(predictor: AutoBuildPredictor, batch: GraphBatch, hop: int) -> np.ndarray:
+    """L1 norm of the hop-``hop`` embedding of every graph's last node."""
+    model = predictor.model_
+    model.eval()
+    out = []
+    for lo in range(0, batch.num_graphs, _BATCH_GRAPHS):
+        idx = torch.arange(lo, min(lo + _BATCH_GRAPHS, batch.num_graphs))
+        part = batch.select(idx) if batch.num_graphs > _BATCH_GRAPHS else batch
+        h = model.node_embeddings(part, max_hop=hop)[hop]
+        out.append(h[part.last_node].abs().sum(-1).double().numpy())
+    return np.concatenate(out)
+
+
+def _records(
+    predictor: AutoBuildPredictor,
+    unit: int,
+    subgraphs: Sequence[Subgraph],
+    n_layers: int,
+    raw: np.ndarray,
+    moments: LabelMoments,
+) -> list[SubgraphScore]:
+    hop = n_layers - 1
+    mean_h, std_h = predictor.hop_moments_[0][hop], predictor.hop_moments_[1][hop]
+    mean_y, std_y = moments.get(unit, n_layers)
+    if std_h > 0:
+        shifted = (raw - mean_h) / std_h * std_y + mean_y
+    else:
+        warnings.warn(
+            f"Hop {hop} embedding norms did not vary over the training graphs; subgraphs of "
+            f"{n_layers} layers all get the mean label of their bucket.",
+            AutobuildWarning,
+            stacklevel=3,
+        )
+        shifted = np.full_like(raw, mean_y)
+    name = predictor.space.unit_name(unit)
+    return [
+        SubgraphScore(unit, name, n_layers, sg, hop, float(r), float(s))
+        for sg, r, s in zip(subgraphs, raw, shifted, strict=True)
+    ]
+
+
+def _empty_record(
+    space: SearchSpace, unit: int, subgraph: Subgraph, moments: LabelMoments
+) -> SubgraphScore:
+    """An empty unit has no node to score: it gets the mean label of its training bucket."""
+    mean, _ = moments.get(unit, 0, need_spread=False)
+    return SubgraphScore(unit, space.unit_name(unit), 0, subgraph, -1, 0.0, mean)
