@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,11 +72,14 @@ class GraphBatch:
         x_cat: `N x C` long tensor of categorical indices.
         x_num: `N x F` float tensor of normalised numeric features.
         ptr: `G + 1` long tensor; graph ``g`` owns nodes ``ptr[g]:ptr[g+1]``.
+        unit_len: `G x U` long tensor: layers of each unit of each (full) architecture, or
+            ``None`` for graphs that are not full architectures (e.g. stage subgraphs).
     """
 
     x_cat: Tensor
     x_num: Tensor
     ptr: Tensor
+    unit_len: Tensor | None = None
 
     @property
     def num_graphs(self) -> int:
@@ -123,7 +126,8 @@ class GraphBatch:
         torch.cumsum(sizes, 0, out=ptr[1:])
         offsets = torch.arange(int(ptr[-1])) - torch.repeat_interleave(ptr[:-1], sizes)
         nodes = torch.repeat_interleave(starts, sizes) + offsets
-        return GraphBatch(self.x_cat[nodes], self.x_num[nodes], ptr)
+        unit_len = None if self.unit_len is None else self.unit_len[graphs]
+        return GraphBatch(self.x_cat[nodes], self.x_num[nodes], ptr, unit_len)
 
     @staticmethod
     def concat(batches: Sequence[GraphBatch]) -> GraphBatch:
@@ -135,10 +139,12 @@ class GraphBatch:
         for b in batches[1:]:
             ptrs.append(b.ptr[1:] + offset)
             offset = offset + b.ptr[-1]
+        lens = [b.unit_len for b in batches]
         return GraphBatch(
             torch.cat([b.x_cat for b in batches]),
             torch.cat([b.x_num for b in batches]),
             torch.cat(ptrs),
+            None if any(u is None for u in lens) else torch.cat(lens),  # type: ignore[arg-type]
         )
 
 
@@ -231,7 +237,11 @@ class SequenceGraphEncoder:
                     "needs at least one node."
                 )
             sizes.append(n)
-        return self._pack(rows_cat, rows_num, sizes)
+        unit_len = torch.tensor(
+            [[sum(len(a.stages[s]) for s in unit) for unit in self.space.units] for a in archs],
+            dtype=torch.long,
+        ).reshape(len(archs), self.space.num_units)
+        return replace(self._pack(rows_cat, rows_num, sizes), unit_len=unit_len)
 
     def encode_subgraphs(
         self, unit: int, subgraphs: Sequence[Subgraph], globals_: Sequence[Value] | None = None

@@ -34,6 +34,8 @@ class PredictorConfig:
             from the GNN into it); ``False`` is the paper's joint training. Ignored when
             ``corr_lambda`` is 0 (then the FE-MLP learns from the MSE through the GNN).
         corr_lambda: Weight of the hop ranking term (0 trains with MSE only).
+        unit_lambda: Weight of the additive unit loss: MSE between the label and the sum of
+            the unit head's contributions (0 disables the head).
         rank_mode: ``"spearman"`` (soft ranks of norms vs exact ranks of labels) or
             ``"reference"`` (the authors' Pearson of raw labels and soft ranks).
         regularization_strength: Soft-rank strength (smaller is closer to hard ranks).
@@ -56,6 +58,7 @@ class PredictorConfig:
     embedding_dim: int = 4
     isolate_embedding: bool = True
     corr_lambda: float = 5.0
+    unit_lambda: float = 1.0
     rank_mode: str = "spearman"
     regularization_strength: float = 0.1
     epochs: int | None = None
@@ -72,7 +75,7 @@ class PredictorConfig:
         if self.epochs is not None:
             _int("epochs", self.epochs, 1)
         _int("batch_size", self.batch_size, 2)
-        for name in ("corr_lambda", "weight_decay", "clip_norm"):
+        for name in ("corr_lambda", "unit_lambda", "weight_decay", "clip_norm"):
             _float(name, getattr(self, name), 0.0, strict=False)
         for name in ("regularization_strength", "lr"):
             _float(name, getattr(self, name), 0.0, strict=True)
@@ -132,6 +135,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rank_mode": "reference",
         "regularization_strength": 1.0,
         "isolate_embedding": False,
+        "unit_lambda": 0.0,
     },
 }
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +13,7 @@ import numpy as np
 import torch
 
 from autobuild import spaces as spaces_mod
-from autobuild._atomic import write_json_atomic
+from autobuild._atomic import atomic_path, write_json_atomic
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
 from autobuild.predictor._optim import AdamW, cosine_lr
@@ -175,8 +173,13 @@ class AutoBuildPredictor:
                 if idx.numel() < 2:  # BatchNorm and correlations need two graphs
                     continue
                 batch = data.select(idx)
-                pred, hop_norms = self.model_(batch)
+                pred, hop_norms, contrib = self.model_.forward_with_units(
+                    batch, units=cfg.unit_lambda > 0
+                )
                 loss, parts = loss_fn(pred, target[idx], hop_norms)
+                if contrib is not None:
+                    unit_mse = torch.nn.functional.mse_loss(contrib.sum(1), target[idx])
+                    loss = loss + cfg.unit_lambda * unit_mse
                 optimizer.zero_grad()
                 loss.backward()
                 if cfg.clip_norm > 0:
@@ -229,6 +232,11 @@ class AutoBuildPredictor:
             embedding_dim=cfg.embedding_dim,
             # With lambda = 0 nothing but the GNN's gradient would train the FE-MLP.
             isolate_embedding=cfg.isolate_embedding and cfg.corr_lambda > 0,
+            unit_max_layers=(
+                [sum(self.space.stages[s].max_layers for s in u) for u in self.space.units]
+                if cfg.unit_lambda > 0
+                else None
+            ),
         )
 
     @torch.no_grad()
@@ -312,14 +320,8 @@ class AutoBuildPredictor:
             "extra": extra or {},
         }
         state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model-", suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(state, tmp)
-            os.replace(tmp, folder / WEIGHTS_FILE)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(folder / WEIGHTS_FILE) as tmp:
+            save_file(state, str(tmp))
         write_json_atomic(folder / CONFIG_FILE, meta)
         return folder
 

@@ -15,12 +15,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from autobuild._atomic import write_text_atomic
 from autobuild.reports import plots
 from autobuild.reports.plots import Chains, format_layer, format_value
 
 if TYPE_CHECKING:
-    import numpy as np
     from numpy.typing import NDArray
 
     from autobuild.scoring.tables import FeatureImportance
@@ -39,19 +40,20 @@ FIGURES = {
 
 _CAPTIONS = {
     "hop_spearman": (
-        "Each bar is the Spearman rank correlation between the L1 norm of the graph embedding "
-        "at that hop and the true accuracy on the architectures not used for training; a hop "
-        "whose bar is high ranks the subgraphs it scores well, and the last bar is the "
-        "predictor's own output for comparison."
+        "Each bar is the Spearman correlation between the L1 norm of the graph embedding at "
+        "that hop and the true accuracy on the architectures not used for training: the higher "
+        "the bar, the better that hop's norm ranks architectures, and so the more its scores "
+        "of modules can be trusted (hop m scores the modules of m + 1 layers)."
     ),
     "feature_importance": (
         "Left: the mean share of a node's hop-0 embedding norm that each feature category "
-        "contributes; right: the score the predictor's feature MLP gives each value, grouped "
-        "by category, so a long bar is a value the predictor associates with high accuracy."
+        "contributes; right: the scalar the predictor's feature MLP gives each value, grouped "
+        "by category: a longer bar means the value raises the embedding norm, and so the "
+        "scores of the modules that contain it, more."
     ),
     "subgraphs": (
         "Each row is one module (stage subgraph) drawn as its chain of layers from input to "
-        "output, coloured and labelled by its score in accuracy units; for every stage the "
+        "output, coloured and labelled by its score in label units; for every stage the "
         "highest-scored modules are on top and the lowest-scored below."
     ),
     "accuracy_histogram": (
@@ -70,6 +72,8 @@ def format_cell(key: str, value: Any) -> str:
     Accuracy-like columns (their name contains ``acc``) get 2 decimals, other floats their
     shortest form (``1.5``, ``3281``), missing and NaN values a dash; ``|`` is escaped.
     """
+    if isinstance(value, np.generic):  # numpy scalars format like Python ones
+        value = value.item()
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -97,7 +101,8 @@ def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
     def numeric(k: str) -> bool:
         present = [r[k] for r in rows if r.get(k) is not None]
         return bool(present) and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in present
+            isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+            for v in present
         )
 
     lines = [
@@ -163,7 +168,12 @@ def write_demo_report(
     md += ["## Summary", "", markdown_table(summary_table) or "_No results._", ""]
 
     md += ["## Which hop ranks architectures best?", ""]
-    md += _figure(drawn, "hop_spearman", "Spearman correlation per hop")
+    extra = []
+    if predictor_srcc is not None:
+        extra.append("The orange bar is the predictor's own output, for comparison.")
+    if reference_srcc is not None:
+        extra.append("Black ticks are reference values.")
+    md += _figure(drawn, "hop_spearman", "Spearman correlation per hop", " ".join(extra))
     hops = ", ".join(f"hop {i}: {_num(v)}" for i, v in enumerate(hop_srcc))
     pred = f"; prediction: {_num(predictor_srcc)}" if predictor_srcc is not None else ""
     md += [f"Spearman correlations — {hops or 'none'}{pred}.", ""]
@@ -212,10 +222,11 @@ def _draw_figures(
     return True
 
 
-def _figure(drawn: bool, key: str, alt: str) -> list[str]:
+def _figure(drawn: bool, key: str, alt: str, extra: str = "") -> list[str]:
     if not drawn:
         return []
-    return [f"![{alt}]({FIGURES[key]})", "", f"*{_CAPTIONS[key]}*", ""]
+    caption = f"{_CAPTIONS[key]} {extra}".strip()
+    return [f"![{alt}]({FIGURES[key]})", "", f"*{caption}*", ""]
 
 
 def _num(value: float | None) -> str:

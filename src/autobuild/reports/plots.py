@@ -1,6 +1,6 @@
 """Figures of an AutoBuild run, each written to one PNG file.
 
-Every function here is pure: it draws one figure from plain data and writes it atomically
+Every function here draws one figure from plain data, keeps no state, and writes it atomically
 (a temporary file in the target folder, then a rename), so a reader never sees a half-written
 image. Figures are built with matplotlib's object API (:class:`matplotlib.figure.Figure`), which
 touches neither pyplot nor the global backend, so the functions are safe to call from a library,
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import tempfile
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +26,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from autobuild.scoring.tables import FeatureImportance
+from autobuild._atomic import atomic_path
+from autobuild.scoring.tables import FeatureImportance
 
 __all__ = [
     "DPI",
@@ -55,7 +54,7 @@ Chain: TypeAlias = tuple[Sequence[Mapping[str, Any]], float]
 #: Subgraphs to draw: ``chains[unit_name]["best" | "worst"]`` is a sequence of :data:`Chain`.
 Chains: TypeAlias = Mapping[str, Mapping[str, Sequence[Chain]]]
 
-# Colours shared by the figures (colour-blind-friendly tab10 order).
+# Colours shared by the figures (a muted, colour-blind-friendlier take on tab10).
 _BAR = "#4C72B0"
 _ACCENT = "#DD8452"
 _MUTED = "0.45"
@@ -92,19 +91,9 @@ def _new_figure(width: float, height: float, *, constrained: bool = True) -> Fig
 
 def _save(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as PNG to ``path`` atomically; parent folders are created."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=DPI, facecolor="white")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
+    return Path(path)
 
 
 def _short(x: float) -> str:

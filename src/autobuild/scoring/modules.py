@@ -148,6 +148,7 @@ def score_subgraphs(
     *,
     globals_: Sequence[Value] | None = None,
     moments: LabelMoments | None = None,
+    shift: str = "auto",
 ) -> list[SubgraphScore]:
     """Score given subgraphs of one unit (e.g. those of a candidate list).
 
@@ -157,9 +158,12 @@ def score_subgraphs(
         subgraphs: Subgraphs of that unit (one stage configuration per stage of the unit).
         globals_: Global feature values (the space's defaults when ``None``).
         moments: Label moments (computed from the predictor's training set when ``None``).
+        shift: How raw norms become scores: ``"eq5"`` (the paper's distribution shift),
+            ``"additive"`` (the predictor's trained unit head) or ``"auto"`` (the unit head
+            when the predictor has one).
     """
     _check_scorable(predictor)
-    space = predictor.space
+    shift = _resolve_shift(predictor, shift)
     moments = moments or label_moments(predictor)
     by_size: dict[int, list[int]] = {}
     for i, sg in enumerate(subgraphs):
@@ -168,11 +172,11 @@ def score_subgraphs(
     for n_layers, idx in by_size.items():
         chunk = [subgraphs[i] for i in idx]
         if n_layers == 0:
-            records = [_empty_record(space, unit, sg, moments) for sg in chunk]
+            records = [_empty_record(predictor, unit, sg, moments, shift) for sg in chunk]
         else:
             batch = predictor.encoder.encode_subgraphs(unit, chunk, globals_)
             raw = _last_node_norms(predictor, batch, n_layers - 1)
-            records = _records(predictor, unit, chunk, n_layers, raw, moments)
+            records = _records(predictor, unit, chunk, n_layers, raw, moments, shift)
         for i, r in zip(idx, records, strict=True):
             out[i] = r
     return out
@@ -183,6 +187,7 @@ def score_modules(
     *,
     units: Sequence[int] | None = None,
     globals_: Sequence[Value] | None = None,
+    shift: str = "auto",
 ) -> ModuleScores:
     """Score every stage subgraph of every unit of the predictor's space.
 
@@ -194,6 +199,7 @@ def score_modules(
         predictor: A fitted predictor (not a GCN one: see :class:`GCNChainConv`).
         units: Units to score (all when ``None``).
         globals_: Global feature values to score with (the space's defaults when ``None``).
+        shift: ``"eq5"``, ``"additive"`` or ``"auto"`` (see :func:`score_subgraphs`).
 
     Returns:
         The scores, as :class:`ModuleScores`.
@@ -205,6 +211,7 @@ def score_modules(
             interval-valued features.
     """
     _check_scorable(predictor)
+    shift = _resolve_shift(predictor, shift)
     space = predictor.space
     moments = label_moments(predictor)
     unit_list = list(range(space.num_units)) if units is None else list(units)
@@ -226,11 +233,11 @@ def score_modules(
             n_layers = sum(lengths)
             if n_layers == 0:
                 empty: Subgraph = tuple(() for _ in stages)
-                records.append(_empty_record(space, u, empty, moments))
+                records.append(_empty_record(predictor, u, empty, moments, shift))
                 continue
             batch, subgraphs = predictor.encoder.encode_unit_product(u, lengths, globals_)
             raw = _last_node_norms(predictor, batch, n_layers - 1)
-            records.extend(_records(predictor, u, subgraphs, n_layers, raw, moments))
+            records.extend(_records(predictor, u, subgraphs, n_layers, raw, moments, shift))
     return ModuleScores(space, tuple(records), tuple(globals_))
 
 
@@ -276,8 +283,16 @@ def _records(
     n_layers: int,
     raw: np.ndarray,
     moments: LabelMoments,
+    shift: str,
 ) -> list[SubgraphScore]:
     hop = n_layers - 1
+    name = predictor.space.unit_name(unit)
+    if shift == "additive":
+        shifted = _additive(predictor, unit, n_layers, raw)
+        return [
+            SubgraphScore(unit, name, n_layers, sg, hop, float(r), float(s))
+            for sg, r, s in zip(subgraphs, raw, shifted, strict=True)
+        ]
     mean_h, std_h = predictor.hop_moments_[0][hop], predictor.hop_moments_[1][hop]
     mean_y, std_y = moments.get(unit, n_layers)
     if std_h > 0:
@@ -290,7 +305,6 @@ def _records(
             stacklevel=3,
         )
         shifted = np.full_like(raw, mean_y)
-    name = predictor.space.unit_name(unit)
     return [
         SubgraphScore(unit, name, n_layers, sg, hop, float(r), float(s))
         for sg, r, s in zip(subgraphs, raw, shifted, strict=True)
@@ -298,8 +312,44 @@ def _records(
 
 
 def _empty_record(
-    space: SearchSpace, unit: int, subgraph: Subgraph, moments: LabelMoments
+    predictor: AutoBuildPredictor,
+    unit: int,
+    subgraph: Subgraph,
+    moments: LabelMoments,
+    shift: str,
 ) -> SubgraphScore:
-    """An empty unit has no node to score: it gets the mean label of its training bucket."""
-    mean, _ = moments.get(unit, 0, need_spread=False)
-    return SubgraphScore(unit, space.unit_name(unit), 0, subgraph, -1, 0.0, mean)
+    """An empty unit has no node to score: it gets the mean label of its training bucket
+    (``eq5``) or the unit head's constant (``additive``)."""
+    if shift == "additive":
+        score = float(_additive(predictor, unit, 0, np.zeros(1))[0])
+    else:
+        score, _ = moments.get(unit, 0, need_spread=False)
+    return SubgraphScore(unit, predictor.space.unit_name(unit), 0, subgraph, -1, 0.0, score)
+
+
+def _resolve_shift(predictor: AutoBuildPredictor, shift: str) -> str:
+    has_head = bool(getattr(predictor.model_, "has_unit_head", False))
+    if shift == "auto":
+        return "additive" if has_head else "eq5"
+    if shift not in ("eq5", "additive"):
+        raise ConfigError(f"`shift` must be 'auto', 'eq5' or 'additive', got {shift!r}.")
+    if shift == "additive" and not has_head:
+        raise ConfigError(
+            "shift='additive' needs a predictor trained with unit_lambda > 0 (it has no unit "
+            "head); use shift='eq5'."
+        )
+    return shift
+
+
+@torch.no_grad()
+def _additive(
+    predictor: AutoBuildPredictor, unit: int, n_layers: int, raw: np.ndarray
+) -> np.ndarray:
+    """Unit-head contribution in label units: each unit also carries ``mean / U``."""
+    model = predictor.model_
+    weight = float(torch.nn.functional.softplus(model.unit_weight[unit, n_layers]))
+    bias = float(model.unit_bias[unit, n_layers])
+    scale = float(model.unit_norm_scale[max(n_layers - 1, 0)])
+    value = (weight * raw / scale if n_layers else 0.0 * raw) + bias
+    units = predictor.space.num_units
+    return value * predictor.label_std_ + predictor.label_mean_ / units

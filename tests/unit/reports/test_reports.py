@@ -158,6 +158,7 @@ def test_hop_spearman_writes_png(tmp_path: Path) -> None:
     )
     assert out == tmp_path / "hop.png"
     assert_png(out)
+    assert out.stat().st_mode & 0o777 == 0o644  # not the private mode of a temporary file
     assert_no_temp_files(tmp_path)
 
 
@@ -356,6 +357,13 @@ def test_markdown_table_formats_cells() -> None:
     assert lines[2] == "| a\\|b | 93.13 | 1.5 | 3 | – |"
     assert lines[3] == "| c | – | 3281 | – | yes |"
     assert markdown_table([]) == ""
+
+
+def test_markdown_table_numpy_scalars() -> None:
+    table = markdown_table(
+        [{"accuracy": np.float32(93.126), "rank": np.float64(2.0), "n": np.int64(7)}]
+    )
+    assert table.splitlines()[1:] == ["|---:|---:|---:|", "| 93.13 | 2 | 7 |"]
 
 
 @requires_matplotlib

@@ -42,7 +42,7 @@ def test_every_subgraph_is_scored_once(nasbench_pred):
 
 
 def test_eq5_shift_maps_hop_moments_onto_label_moments(nasbench_pred):
-    scores = score_modules(nasbench_pred)
+    scores = score_modules(nasbench_pred, shift="eq5")
     moments = label_moments(nasbench_pred)
     mean_h, std_h = nasbench_pred.hop_moments_
     for r in scores.records:
@@ -100,7 +100,7 @@ def test_score_subgraphs_matches_score_modules(nasbench_pred):
 
 def test_empty_stage_is_scored_with_its_bucket_mean(tiny_space):
     pred = _fit(tiny_space, n=100)
-    scores = score_modules(pred)
+    scores = score_modules(pred, shift="eq5")
     empties = [r for r in scores.records if r.n_layers == 0]
     assert len(empties) == 1
     assert empties[0].unit == 1
@@ -118,7 +118,7 @@ def test_thin_bucket_falls_back_with_a_warning(tiny_space):
         archs, synthetic_acc(tiny_space, archs)
     )
     with pytest.warns(AutobuildWarning, match="unit 0 with 3 layers come from 1 training"):
-        scores = score_modules(pred, units=[0])
+        scores = score_modules(pred, units=[0], shift="eq5")
     assert all(np.isfinite(r.score) for r in scores.records)
 
 
@@ -187,3 +187,32 @@ def test_no_warnings_on_a_well_covered_space(nasbench_pred):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         score_modules(nasbench_pred)
+
+
+def test_additive_scores_sum_to_the_unit_head_prediction(tiny_space):
+    pred = _fit(tiny_space, n=100, unit_lambda=1.0)
+    scores = score_modules(pred)
+    archs = tiny_space.sample(40, seed=3)
+    batch = pred.encoder.encode_batch(archs)
+    pred.model_.eval()
+    with torch.no_grad():
+        _, _, contrib = pred.model_.forward_with_units(batch)
+    head = contrib.sum(1).double().numpy() * pred.label_std_ + pred.label_mean_
+    sums = [
+        sum(scores.lookup(u, tiny_space.unit_subgraph(a, u)).score for u in range(2))
+        for a in archs
+    ]
+    np.testing.assert_allclose(sums, head, rtol=1e-5)
+
+
+def test_shift_choices(tiny_space):
+    with_head = _fit(tiny_space, unit_lambda=1.0)
+    without = _fit(tiny_space, unit_lambda=0.0)
+    eq5 = score_modules(with_head, shift="eq5")
+    auto = score_modules(with_head)
+    assert [r.score for r in eq5.records] != [r.score for r in auto.records]
+    assert [r.raw for r in eq5.records] == [r.raw for r in auto.records]
+    with pytest.raises(ConfigError, match="unit_lambda > 0"):
+        score_modules(without, shift="additive")
+    with pytest.raises(ConfigError, match="`shift` must be"):
+        score_modules(without, shift="linear")

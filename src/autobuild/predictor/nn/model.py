@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from autobuild.encoding import GraphBatch
@@ -43,9 +44,12 @@ class AutoBuildNet(nn.Module):
             BatchNorm, which makes the gradient it sends back to the FE-MLP dwarf the hop-0
             term's; on NAS-Bench-Macro hop-0 Spearman then varies from 0.004 to 0.944 across
             seeds, against 0.942-0.955 when isolated (README, ablations).
+        unit_max_layers: Most layers of each unit of the space; when given, the network also
+            has an *additive unit head* (:meth:`unit_contributions`).
     """
 
     hop_blocks: Tensor
+    unit_norm_scale: Tensor
 
     def __init__(
         self,
@@ -60,6 +64,7 @@ class AutoBuildNet(nn.Module):
         embedding_dim: int = 4,
         residual: bool = True,
         isolate_embedding: bool = True,
+        unit_max_layers: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if act not in ACTIVATIONS:
@@ -90,6 +95,12 @@ class AutoBuildNet(nn.Module):
         self.reg_act = ACTIVATIONS[act]()
         self.regressor = nn.Linear(d, 1)
         # Column j of the concatenated hop embeddings belongs to hop hop_blocks[j].
+        if unit_max_layers:
+            shape = (len(unit_max_layers), max(unit_max_layers) + 1)
+            self.unit_weight = nn.Parameter(torch.zeros(shape))
+            self.unit_bias = nn.Parameter(torch.zeros(shape))
+            self.register_buffer("unit_norm_scale", torch.ones(num_layers + 1))
+        self.has_unit_head = bool(unit_max_layers)
         widths = [d0] + [d] * num_layers
         blocks = torch.repeat_interleave(torch.arange(num_layers + 1), torch.tensor(widths))
         self.register_buffer("hop_blocks", blocks, persistent=False)
@@ -134,13 +145,53 @@ class AutoBuildNet(nn.Module):
             ``(pred, hop_norms)``: a `G` tensor of (standardised) predictions and an
             `(M+1) x G` tensor of ``||h_G^m||_1``.
         """
+        pred, hop_norms, _ = self.forward_with_units(batch, edge_index, units=False)
+        return pred, hop_norms
+
+    def forward_with_units(
+        self, batch: GraphBatch, edge_index: Tensor | None = None, *, units: bool = True
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """:meth:`forward`, plus the `G x U` unit contributions when ``units`` is set."""
         hops = self.node_embeddings(batch, edge_index)
+        contrib = self.unit_contributions(hops, batch) if units else None
         pooled = self.pool(torch.cat(hops, dim=1), batch)
         hop_norms = torch.zeros(self.num_hops, pooled.shape[0], dtype=pooled.dtype)
         hop_norms = hop_norms.index_add(0, self.hop_blocks, pooled.abs().T)
         last = pooled[:, -hops[-1].shape[1] :]
         pred = self.regressor(self.reg_act(self.post_proj(last))).squeeze(-1)
-        return pred, hop_norms
+        return pred, hop_norms, contrib
+
+    def unit_contributions(self, hops: Sequence[Tensor], batch: GraphBatch) -> Tensor:
+        r"""Additive unit head: each unit's contribution to the (standardised) label.
+
+        The contribution of unit ``u`` with ``L`` layers is
+        ``softplus(w[u, L]) * ||h^{L-1}_{end}||_1 / scale[L-1] + b[u, L]``, where ``end`` is
+        the unit's last node, so it is an increasing affine map of exactly the norm that
+        scores the unit's subgraph (an empty unit contributes ``b[u, 0]``). Trained so that
+        the contributions sum to the label, it makes module scores add up to a prediction.
+        ``scale`` is a running mean of node norms per hop.
+
+        Returns:
+            `G x U` contributions.
+        """
+        if not self.has_unit_head or batch.unit_len is None:
+            raise ConfigError(
+                "The additive unit head needs a network built with `unit_max_layers` and "
+                "graphs of full architectures (GraphBatch.unit_len)."
+            )
+        length = batch.unit_len
+        first = hops[0].detach() if self.isolate_embedding else hops[0]
+        norms = torch.stack([h.abs().sum(-1) for h in (first, *hops[1:])])  # (M+1) x N
+        if self.training:
+            with torch.no_grad():  # a running mean, never a gradient path
+                self.unit_norm_scale.lerp_(norms.mean(1).clamp(min=1e-3), 0.1)
+        scale = self.unit_norm_scale
+        hop = (length - 1).clamp(min=0, max=self.num_layers)
+        end = (batch.ptr[:-1, None] + length.cumsum(1) - 1).clamp(min=0)
+        units = torch.arange(length.shape[1]).unsqueeze(0)
+        weight = F.softplus(self.unit_weight[units, length])
+        value = norms[hop, end] / scale[hop]
+        return torch.where(length > 0, weight * value, 0.0) + self.unit_bias[units, length]
 
     def pool(self, h: Tensor, batch: GraphBatch) -> Tensor:
         """Pool `N x D` node rows into `G x D` graph rows with the configured readout."""
