@@ -37,6 +37,9 @@ bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --preset paper
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set isolate_embedding=false
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set corr_lambda=0
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set unit_lambda=0
+	$(BIN)/python benchmarks/construct.py
+	$(BIN)/python benchmarks/construct.py --set unit_lambda=0 --skip-timing
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -31,6 +31,8 @@ CHECKPOINT_FORMAT = "autobuild-predictor/1"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "predictor.json"
 INFERENCE_BATCH = 4096
+#: Prediction heads :meth:`AutoBuildPredictor.predict` can read.
+HEADS = ("regressor", "units", "mean")
 
 #: ``callback(epoch, predictor)`` runs after every epoch (1-based); return True to stop.
 EpochCallback = Callable[[int, "AutoBuildPredictor"], bool | None]
@@ -259,13 +261,28 @@ class AutoBuildPredictor:
             )
 
     @torch.no_grad()
-    def _forward(self, archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(
+        self, archs: Sequence[Architecture], head: str = "regressor"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions (raw units) of ``head`` and hop norms."""
         self._check_fitted()
+        if head not in HEADS:
+            raise ConfigError(f"`head` must be one of {list(HEADS)}, got {head!r}.")
+        units = head != "regressor"
+        if units and not self.model_.has_unit_head:
+            raise ConfigError(
+                f"head={head!r} needs a predictor trained with unit_lambda > 0; "
+                "use head='regressor'."
+            )
         self.model_.eval()
         preds, norms = [], []
         for lo in range(0, len(archs), INFERENCE_BATCH):
             chunk = [self.space.validate(a) for a in archs[lo : lo + INFERENCE_BATCH]]
-            p, h = self.model_(self.encoder.encode_batch(chunk))
+            p, h, contrib = self.model_.forward_with_units(
+                self.encoder.encode_batch(chunk), units=units
+            )
+            if contrib is not None:
+                p = contrib.sum(1) if head == "units" else 0.5 * (p + contrib.sum(1))
             preds.append(p.double().numpy())
             norms.append(h.T.double().numpy())
         if not preds:
@@ -273,9 +290,17 @@ class AutoBuildPredictor:
         pred = np.concatenate(preds) * self.label_std_ + self.label_mean_
         return pred, np.concatenate(norms)
 
-    def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """Predicted targets in raw label units (an `n` array)."""
-        return self._forward(archs)[0]
+    def predict(self, archs: Sequence[Architecture], head: str = "regressor") -> np.ndarray:
+        """Predicted targets in raw label units (an `n` array).
+
+        Args:
+            archs: Architectures of the space.
+            head: ``"regressor"`` (the paper's prediction head on the last hop),
+                ``"units"`` (the sum of the additive unit head's contributions, i.e. of the
+                module scores) or ``"mean"`` of the two. The unit head needs
+                ``unit_lambda > 0``.
+        """
+        return self._forward(archs, head)[0]
 
     def hop_norms(self, archs: Sequence[Architecture]) -> np.ndarray:
         """`n x (M+1)` L1 norms of each architecture's graph embedding at hops 0..M."""

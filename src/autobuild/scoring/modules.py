@@ -116,11 +116,13 @@ class ModuleScores:
         records: One :class:`SubgraphScore` per subgraph, grouped by unit in enumeration
             order.
         globals: Global feature values the subgraphs were scored with.
+        shift: How raw norms became scores: ``"eq5"`` or ``"additive"``.
     """
 
     space: SearchSpace
     records: tuple[SubgraphScore, ...]
     globals: tuple[Value, ...] = ()
+    shift: str = "eq5"
     _index: dict[tuple[int, Subgraph], int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -238,7 +240,7 @@ def score_modules(
             batch, subgraphs = predictor.encoder.encode_unit_product(u, lengths, globals_)
             raw = _last_node_norms(predictor, batch, n_layers - 1)
             records.extend(_records(predictor, u, subgraphs, n_layers, raw, moments, shift))
-    return ModuleScores(space, tuple(records), tuple(globals_))
+    return ModuleScores(space, tuple(records), tuple(globals_), shift)
 
 
 def _check_scorable(predictor: AutoBuildPredictor) -> None:

@@ -109,20 +109,15 @@ def write_records(
 ) -> Path:
     """Write dataclass records to ``.csv`` or ``.json`` (by extension), atomically.
 
-    Subgraphs are written in their JSON form (``space`` is then required).
+    Subgraph scores are written with the columns ``stage`` (the unit's name), ``n_layers``,
+    ``subgraph`` (JSON form, see :func:`subgraph_to_json`; ``space`` is then required),
+    ``score``, ``raw``, ``hop``, ``unit`` and ``spread``.
     """
     target = Path(path)
-    rows = []
-    for r in records:
-        row = dataclasses.asdict(r)
-        if isinstance(r, SubgraphScore):
-            if space is None:
-                raise ValueError("`space` is required to write subgraph scores.")
-            row["subgraph"] = subgraph_to_json(space, r.unit, r.subgraph)
-        rows.append(row)
+    rows = [_row(r, space) for r in records]
     if target.suffix.lower() == ".json":
         return write_json_atomic(target, rows)
-    header = [f.name for f in dataclasses.fields(records[0])] if records else []
+    header = list(rows[0]) if rows else []
     return write_csv_atomic(
         target,
         header,
@@ -134,3 +129,20 @@ def write_records(
             for row in rows
         ),
     )
+
+
+def _row(record: Any, space: SearchSpace | None) -> dict[str, Any]:
+    if not isinstance(record, SubgraphScore):
+        return dataclasses.asdict(record)
+    if space is None:
+        raise ValueError("`space` is required to write subgraph scores.")
+    return {
+        "stage": record.unit_name,
+        "n_layers": record.n_layers,
+        "subgraph": subgraph_to_json(space, record.unit, record.subgraph),
+        "score": record.score,
+        "raw": record.raw,
+        "hop": record.hop,
+        "unit": record.unit,
+        "spread": record.spread,
+    }

@@ -154,7 +154,7 @@ def test_paper_preset():
 
 
 def test_lambda_zero_trains_mse_only(tiny_space):
-    pred, _, _ = _fit(tiny_space, epochs=3, corr_lambda=0.0)
+    pred, _, _ = _fit(tiny_space, epochs=3, corr_lambda=0.0, unit_lambda=0.0)
     assert all(h["rank"] == 0.0 for h in pred.history_)
     assert all(h["loss"] == pytest.approx(h["mse"]) for h in pred.history_)
 
@@ -215,3 +215,18 @@ def test_schedule_gives_small_sets_several_steps_per_epoch():
     assert cfg.schedule_for(2700) == (128, 32, 22)
     assert cfg.schedule_for(68) == (17, 175, 4)
     assert PredictorConfig(epochs=3).schedule_for(100) == (25, 3, 4)
+
+
+def test_prediction_heads(tiny_space):
+    pred, archs, y = _fit(tiny_space, epochs=30)
+    reg = pred.predict(archs)
+    units = pred.predict(archs, head="units")
+    mean = pred.predict(archs, head="mean")
+    np.testing.assert_allclose(mean, 0.5 * (reg + units), rtol=1e-5)
+    assert np.corrcoef(units, y)[0, 1] > 0.8
+    with pytest.raises(ConfigError, match="`head` must be one of"):
+        pred.predict(archs, head="best")
+    plain, _, _ = _fit(tiny_space, epochs=2, unit_lambda=0.0)
+    assert not plain.model_.has_unit_head
+    with pytest.raises(ConfigError, match="unit_lambda > 0"):
+        plain.predict(archs, head="units")

@@ -180,7 +180,7 @@ def test_write_records_csv_and_json(tmp_path, nasbench_pred):
     assert len(rows) == 51
     assert json.loads(rows[0]["subgraph"]) == [{"op": "proj"}]
     write_records(tmp_path / "s.json", scores.records[:2], space=nasbench_pred.space)
-    assert json.loads((tmp_path / "s.json").read_text())[0]["unit_name"] == "s1"
+    assert json.loads((tmp_path / "s.json").read_text())[0]["stage"] == "s1"
 
 
 def test_no_warnings_on_a_well_covered_space(nasbench_pred):
