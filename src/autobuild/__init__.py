@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from autobuild import data, encoding, exceptions, predictor, spaces
+from autobuild import construction, data, encoding, exceptions, predictor, scoring, spaces
 from autobuild.data import LabeledData, load_table
 from autobuild.encoding import SequenceGraphEncoder
 from autobuild.exceptions import AutobuildError
@@ -34,11 +34,13 @@ __all__ = [
     "SearchSpace",
     "SequenceGraphEncoder",
     "__version__",
+    "construction",
     "data",
     "encoding",
     "exceptions",
     "load_table",
     "predictor",
+    "scoring",
     "spaces",
     "train_predictor",
 ]

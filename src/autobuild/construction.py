@@ -17,7 +17,7 @@ import numpy as np
 
 from autobuild.exceptions import ConfigError
 from autobuild.predictor import AutoBuildPredictor
-from autobuild.scoring import ModuleScores, SubgraphScore, label_moments, score_subgraphs
+from autobuild.scoring import ModuleScores, SubgraphScore, score_subgraphs
 from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
 
 __all__ = ["BuiltArchitecture", "ReducedSpace", "rank_candidates", "reduce_space"]
@@ -166,7 +166,7 @@ def rank_candidates(
     """
     space = predictor.space
     unique = list(dict.fromkeys(space.validate(a) for a in archs))
-    moments = label_moments(predictor)
+    moments = predictor.label_moments_
     per_arch = np.zeros((len(unique), space.num_units))
     groups: dict[tuple[Value, ...], list[int]] = {}
     for i, a in enumerate(unique):

@@ -20,6 +20,7 @@ from autobuild.predictor._optim import AdamW, cosine_lr
 from autobuild.predictor.config import PredictorConfig
 from autobuild.predictor.losses import HopRankingLoss
 from autobuild.predictor.metrics import regression_metrics
+from autobuild.predictor.moments import LabelMoments
 from autobuild.predictor.nn import AutoBuildNet
 from autobuild.spaces import Architecture, SearchSpace
 
@@ -72,6 +73,7 @@ class AutoBuildPredictor:
     train_seconds_: float
     train_archs_: tuple[Architecture, ...]
     train_labels_: np.ndarray
+    label_moments_: LabelMoments
     metadata_: dict[str, Any]
 
     def __init__(
@@ -212,6 +214,7 @@ class AutoBuildPredictor:
         self.n_train_ = n
         self.train_archs_ = tuple(archs)
         self.train_labels_ = y_arr.copy()
+        self.label_moments_ = LabelMoments.from_training(self.space, archs, y_arr)
         self.train_seconds_ = time.perf_counter() - start - callback_seconds
         logger.info(
             "Trained on %d architectures for %d epochs in %.1f s",
@@ -336,6 +339,7 @@ class AutoBuildPredictor:
             "label_mean": self.label_mean_,
             "label_std": self.label_std_,
             "hop_moments": self.hop_moments_,
+            "label_moments": self.label_moments_.to_json(),
             "encoder": self.encoder.schema(),
             "n_train": self.n_train_,
             # The training set, from which label moments and observed values are derived.
@@ -409,6 +413,7 @@ class AutoBuildPredictor:
             pred.n_train_ = int(meta["n_train"])
             pred.train_archs_ = tuple(pred.space.parse(a) for a in meta["train_archs"])
             pred.train_labels_ = np.asarray(meta["train_labels"], dtype=np.float64)
+            pred.label_moments_ = LabelMoments.from_json(meta["label_moments"])
             pred.train_seconds_ = float(meta["train_seconds"])
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{str(meta_path)!r} is corrupt: {err}.") from err

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from autobuild.scoring.importance import feature_importance
-from autobuild.scoring.modules import (
-    LabelMoments,
-    ModuleScores,
-    label_moments,
-    score_modules,
-    score_subgraphs,
-)
+from autobuild.scoring.modules import ModuleScores, score_modules, score_subgraphs
 from autobuild.scoring.tables import (
     CategoryImportance,
     FeatureImportance,
@@ -22,12 +16,10 @@ from autobuild.scoring.tables import (
 __all__ = [
     "CategoryImportance",
     "FeatureImportance",
-    "LabelMoments",
     "ModuleScores",
     "SubgraphScore",
     "ValueImportance",
     "feature_importance",
-    "label_moments",
     "score_modules",
     "score_subgraphs",
     "subgraph_to_json",

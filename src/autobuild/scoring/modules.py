@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,15 +27,13 @@ import torch
 
 from autobuild.encoding import GraphBatch
 from autobuild.exceptions import AutobuildWarning, ConfigError, SearchSpaceError
-from autobuild.predictor import AutoBuildPredictor
+from autobuild.predictor import AutoBuildPredictor, LabelMoments
 from autobuild.scoring.tables import SubgraphScore
 from autobuild.spaces import SearchSpace, Subgraph, Value
 
 __all__ = [
     "MAX_SUBGRAPHS",
-    "LabelMoments",
     "ModuleScores",
-    "label_moments",
     "score_modules",
     "score_subgraphs",
 ]
@@ -46,65 +43,6 @@ logger = logging.getLogger(__name__)
 #: Most subgraphs of one unit that :func:`score_modules` enumerates.
 MAX_SUBGRAPHS = 5_000_000
 _BATCH_GRAPHS = 16_384
-
-
-@dataclass(frozen=True)
-class LabelMoments:
-    """Mean, population std and count of training labels per (unit, number of layers).
-
-    ``buckets[(unit, n_layers)] = (mean, std, count)``; ``unit_moments[unit]`` pools every
-    size of the unit and ``overall`` every training architecture (the fallbacks).
-    """
-
-    buckets: dict[tuple[int, int], tuple[float, float, int]]
-    unit_moments: dict[int, tuple[float, float, int]]
-    overall: tuple[float, float, int]
-
-    def get(self, unit: int, n_layers: int, *, need_spread: bool = True) -> tuple[float, float]:
-        """``(mean, std)`` for a bucket, falling back to the unit's or all labels' moments.
-
-        A bucket with no training architecture, or (when ``need_spread``) with a zero spread
-        (fewer than two architectures, or identical labels), cannot shift scores faithfully:
-        the fallback is used and an :class:`AutobuildWarning` names the bucket.
-        """
-        mean, std, count = self.buckets.get((unit, n_layers), (math.nan, 0.0, 0))
-        if count and (std > 0 or not need_spread):
-            return mean, std
-        fallback = self.unit_moments.get(unit)
-        source = f"unit {unit}"
-        if fallback is None or fallback[1] <= 0:
-            fallback, source = self.overall, "all training labels"
-        warnings.warn(
-            f"Label moments of unit {unit} with {n_layers} layers come from {count} training "
-            f"architecture(s) with spread {std:.3g}; using the moments of {source} instead.",
-            AutobuildWarning,
-            stacklevel=3,
-        )
-        return (mean if count else fallback[0]), fallback[1]
-
-
-def label_moments(predictor: AutoBuildPredictor) -> LabelMoments:
-    """Label moments of a fitted predictor's training set, per unit and subgraph size."""
-    space = predictor.space
-    y = predictor.train_labels_
-    buckets: dict[tuple[int, int], list[float]] = {}
-    for arch, label in zip(predictor.train_archs_, y, strict=True):
-        for u in range(space.num_units):
-            n = sum(len(st) for st in space.unit_subgraph(arch, u))
-            buckets.setdefault((u, n), []).append(float(label))
-
-    def moments(values: Sequence[float] | np.ndarray) -> tuple[float, float, int]:
-        arr = np.asarray(values)
-        return float(arr.mean()), float(arr.std()), len(arr)
-
-    per_unit: dict[int, list[float]] = {}
-    for (u, _), values in buckets.items():
-        per_unit.setdefault(u, []).extend(values)
-    return LabelMoments(
-        {k: moments(v) for k, v in buckets.items()},
-        {u: moments(v) for u, v in per_unit.items()},
-        moments(y),
-    )
 
 
 @dataclass(frozen=True)
@@ -166,7 +104,7 @@ def score_subgraphs(
     """
     _check_scorable(predictor)
     shift = _resolve_shift(predictor, shift)
-    moments = moments or label_moments(predictor)
+    moments = moments or predictor.label_moments_
     by_size: dict[int, list[int]] = {}
     for i, sg in enumerate(subgraphs):
         by_size.setdefault(sum(len(st) for st in sg), []).append(i)
@@ -215,7 +153,7 @@ def score_modules(
     _check_scorable(predictor)
     shift = _resolve_shift(predictor, shift)
     space = predictor.space
-    moments = label_moments(predictor)
+    moments = predictor.label_moments_
     unit_list = list(range(space.num_units)) if units is None else list(units)
     if globals_ is None:
         globals_ = predictor.encoder.default_globals()

@@ -10,7 +10,6 @@ from autobuild.exceptions import AutobuildWarning, ConfigError
 from autobuild.predictor import AutoBuildPredictor
 from autobuild.scoring import (
     feature_importance,
-    label_moments,
     score_modules,
     score_subgraphs,
     write_records,
@@ -43,7 +42,7 @@ def test_every_subgraph_is_scored_once(nasbench_pred):
 
 def test_eq5_shift_maps_hop_moments_onto_label_moments(nasbench_pred):
     scores = score_modules(nasbench_pred, shift="eq5")
-    moments = label_moments(nasbench_pred)
+    moments = nasbench_pred.label_moments_
     mean_h, std_h = nasbench_pred.hop_moments_
     for r in scores.records:
         mean_y, std_y, _ = moments.buckets[(r.unit, r.n_layers)]
@@ -59,7 +58,7 @@ def test_eq5_shift_maps_hop_moments_onto_label_moments(nasbench_pred):
 
 def test_label_moments_are_population_moments_per_unit_and_size(nasbench_pred):
     space = nasbench_pred.space
-    moments = label_moments(nasbench_pred)
+    moments = nasbench_pred.label_moments_
     y = nasbench_pred.train_labels_
     archs = nasbench_pred.train_archs_
     for (u, n), (mean, std, count) in moments.buckets.items():
