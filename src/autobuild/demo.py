@@ -123,7 +123,8 @@ def run_demo(
     )
     pred = result.predictor
     labelled = list(result.train_archs)
-    held_out = [a for a in data.archs if a not in set(labelled)]
+    seen = set(labelled)
+    held_out = [a for a in data.archs if a not in seen]
     quality = pred.evaluate(held_out, [truth.acc(a) for a in held_out])
 
     scores = score_modules(pred)

@@ -180,7 +180,9 @@ class AutoBuildNet(nn.Module):
                 "graphs of full architectures (GraphBatch.unit_len)."
             )
         length = batch.unit_len
-        first = hops[0].detach() if self.isolate_embedding else hops[0]
+        # Hop 0 is the FE-MLP's: it learns from the hop-0 ranking term (or through the GNN),
+        # never from the unit head, whose gradient would collapse it (measured).
+        first = hops[0].detach()
         norms = torch.stack([h.abs().sum(-1) for h in (first, *hops[1:])])  # (M+1) x N
         if self.training:
             with torch.no_grad():  # a running mean, never a gradient path
