@@ -63,6 +63,22 @@ def tiny_csv(tmp_path: Path, tiny_space: SearchSpace) -> Path:
     return path
 
 
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file as dicts."""
+    import csv
+
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def train_tiny(toml: Path, data: Path, out: Path, *extra: object) -> int:
+    """Run ``autobuild train`` on the tiny space and data with target ``acc``."""
+    from autobuild.cli.main import main
+
+    argv = ["train", "--space", toml, "--data", data, "--target", "acc", "--out", out, *extra]
+    return main([str(a) for a in argv])
+
+
 def nasbench_file() -> Path | None:
     root = os.environ.get("AUTOBUILD_DATA")
     if not root:

@@ -1,14 +1,9 @@
-import csv
 import json
 
 import pytest
+from tests.conftest import read_rows, train_tiny
 
 from autobuild.cli.main import main
-
-
-def _rows(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def test_train_then_predict_on_a_toml_space(tmp_path, tiny_toml, tiny_csv, capsys):
@@ -40,10 +35,10 @@ def test_train_then_predict_on_a_toml_space(tmp_path, tiny_toml, tiny_csv, capsy
 
     pred_csv = tmp_path / "pred.csv"
     assert main(["predict", str(out), "--data", str(tiny_csv), "--out", str(pred_csv)]) == 0
-    rows = _rows(pred_csv)
+    rows = read_rows(pred_csv)
     assert len(rows) == 150
     assert list(rows[0]) == ["arch_id", "prediction", "hop0", "hop1", "hop2", "hop3", "hop4"]
-    src = _rows(tiny_csv)
+    src = read_rows(tiny_csv)
     from autobuild.spaces import from_toml
 
     space = from_toml(tiny_toml)
@@ -53,52 +48,14 @@ def test_train_then_predict_on_a_toml_space(tmp_path, tiny_toml, tiny_csv, capsy
 
 def test_test_fraction_zero_trains_on_everything(tmp_path, tiny_toml, tiny_csv):
     out = tmp_path / "ck"
-    assert (
-        main(
-            [
-                "train",
-                "--space",
-                str(tiny_toml),
-                "--data",
-                str(tiny_csv),
-                "--target",
-                "acc",
-                "--epochs",
-                "2",
-                "--test-fraction",
-                "0",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert train_tiny(tiny_toml, tiny_csv, out, "--epochs", "2", "--test-fraction", "0") == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["n_train"], metrics["n_test"], metrics["srcc"]) == (150, 0, None)
 
 
 def test_n_labeled_samples_rows(tmp_path, tiny_toml, tiny_csv):
     out = tmp_path / "ck"
-    assert (
-        main(
-            [
-                "train",
-                "--space",
-                str(tiny_toml),
-                "--data",
-                str(tiny_csv),
-                "--target",
-                "acc",
-                "--epochs",
-                "2",
-                "--n-labeled",
-                "40",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert train_tiny(tiny_toml, tiny_csv, out, "--epochs", "2", "--n-labeled", "40") == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["n_train"], metrics["n_test"]) == (36, 4)
 
@@ -109,7 +66,7 @@ def test_sample_writes_distinct_architectures(tmp_path, tiny_toml):
         main(["sample", "--space", str(tiny_toml), "--n", "25", "--seed", "3", "--out", str(out)])
         == 0
     )
-    rows = _rows(out)
+    rows = read_rows(out)
     assert len(rows) == 25
     assert len({r["arch_id"] for r in rows}) == 25
     again = tmp_path / "t.csv"

@@ -1,50 +1,28 @@
-import csv
 import json
 
 import pytest
+from tests.conftest import read_rows, train_tiny
 
 from autobuild.cli.main import main
-
-
-def _rows(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 @pytest.fixture
 def checkpoint(tmp_path, tiny_toml, tiny_csv):
     out = tmp_path / "ck"
-    assert (
-        main(
-            [
-                "train",
-                "--space",
-                str(tiny_toml),
-                "--data",
-                str(tiny_csv),
-                "--target",
-                "acc",
-                "--epochs",
-                "3",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert train_tiny(tiny_toml, tiny_csv, out, "--epochs", "3") == 0
     return out
 
 
 def test_score_writes_subgraph_scores_and_importance(tmp_path, checkpoint, tiny_space, capsys):
     out = tmp_path / "scores"
     assert main(["score", str(checkpoint), "--out", str(out)]) == 0
-    rows = _rows(out / "subgraph_scores.csv")
+    rows = read_rows(out / "subgraph_scores.csv")
     assert {"stage", "n_layers", "subgraph", "score"} <= set(rows[0])
     # Every subgraph once, plus the empty choice of the second stage.
     assert len(rows) == tiny_space.count_subgraphs() + 1
     first = json.loads(rows[0]["subgraph"])
     assert all(set(layer) == {"kernel", "expand"} for layer in first)
-    imp = _rows(out / "feature_importance.csv")
+    imp = read_rows(out / "feature_importance.csv")
     assert {r["category"] for r in imp} == {"stage", "layer", "kernel", "expand"}
     assert (out / "value_importance.csv").is_file()
     assert "best subgraph" in capsys.readouterr().out
@@ -53,7 +31,7 @@ def test_score_writes_subgraph_scores_and_importance(tmp_path, checkpoint, tiny_
 def test_build_writes_the_ranked_reduced_space(tmp_path, checkpoint, tiny_space):
     out = tmp_path / "built"
     assert main(["build", str(checkpoint), "--k", "2", "--out", str(out)]) == 0
-    rows = _rows(out / "built.csv")
+    rows = read_rows(out / "built.csv")
     assert list(rows[0]) == ["rank", "arch_id", "arch", "score"]
     assert len(rows) == 4
     scores = [float(r["score"]) for r in rows]
@@ -69,7 +47,7 @@ def test_build_writes_the_ranked_reduced_space(tmp_path, checkpoint, tiny_space)
     assert (
         main(["build", str(checkpoint), "--k", "3,1", "--top", "2", "--out", str(per_unit)]) == 0
     )
-    assert len(_rows(per_unit / "built.csv")) == 2
+    assert len(read_rows(per_unit / "built.csv")) == 2
 
 
 def test_build_ranks_candidates(tmp_path, checkpoint, tiny_csv):
@@ -89,7 +67,7 @@ def test_build_ranks_candidates(tmp_path, checkpoint, tiny_csv):
         )
         == 0
     )
-    rows = _rows(out / "built.csv")
+    rows = read_rows(out / "built.csv")
     assert len(rows) == 10
     scores = [float(r["score"]) for r in rows]
     assert scores == sorted(scores, reverse=True)
@@ -98,7 +76,7 @@ def test_build_ranks_candidates(tmp_path, checkpoint, tiny_csv):
 def test_build_combines_checkpoints_and_refuses_mixed_spaces(tmp_path, checkpoint):
     out = tmp_path / "union"
     assert main(["build", str(checkpoint), str(checkpoint), "--k", "2", "--out", str(out)]) == 0
-    assert len(_rows(out / "built.csv")) == 4
+    assert len(read_rows(out / "built.csv")) == 4
     other = tmp_path / "other"
     assert (
         main(

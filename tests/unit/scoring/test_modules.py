@@ -204,6 +204,7 @@ def test_additive_scores_sum_to_the_unit_head_prediction(tiny_space):
     np.testing.assert_allclose(sums, head, rtol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore::autobuild.exceptions.AutobuildWarning")
 def test_shift_choices(tiny_space):
     with_head = _fit(tiny_space, unit_lambda=1.0)
     without = _fit(tiny_space, unit_lambda=0.0)
