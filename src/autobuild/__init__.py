@@ -14,7 +14,16 @@ from __future__ import annotations
 
 import logging
 
-from autobuild import construction, data, encoding, exceptions, predictor, scoring, spaces
+from autobuild import (
+    construction,
+    data,
+    encoding,
+    evaluation,
+    exceptions,
+    predictor,
+    scoring,
+    spaces,
+)
 from autobuild.data import LabeledData, load_table
 from autobuild.encoding import SequenceGraphEncoder
 from autobuild.exceptions import AutobuildError
@@ -37,6 +46,7 @@ __all__ = [
     "construction",
     "data",
     "encoding",
+    "evaluation",
     "exceptions",
     "load_table",
     "predictor",

@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "EncodingError",
+    "EvaluationError",
     "ExpressionError",
     "NotFittedError",
     "SearchSpaceError",
@@ -42,6 +43,10 @@ class ExpressionError(AutobuildError, ValueError):
 
 class EncodingError(AutobuildError, ValueError):
     """An architecture that cannot be turned into a graph."""
+
+
+class EvaluationError(AutobuildError):
+    """An architecture that an evaluator cannot evaluate (unknown to a table, failed run)."""
 
 
 class CheckpointError(AutobuildError, ValueError):

@@ -1,0 +1,102 @@
+"""The evaluator protocol: architectures in, named metrics with directions out."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from autobuild.exceptions import ConfigError, EvaluationError
+from autobuild.spaces import Architecture, SearchSpace
+
+__all__ = ["DIRECTIONS", "BaseEvaluator", "Metric", "Record"]
+
+#: One evaluation: metric name -> value.
+Record = dict[str, float]
+DIRECTIONS = ("max", "min")
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A metric an evaluator produces.
+
+    Attributes:
+        name: Column name, e.g. ``"mean_acc"`` or ``"latency_cpu_ms"``.
+        direction: ``"max"`` if higher is better, ``"min"`` if lower is better.
+        unit: Unit for display, e.g. ``"%"``, ``"ms"``, ``"MFLOPs"``.
+    """
+
+    name: str
+    direction: str
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(
+                f"Metric {self.name!r}: `direction` must be 'max' or 'min', got "
+                f"{self.direction!r}."
+            )
+
+
+class BaseEvaluator(ABC):
+    """Evaluates architectures of one space; subclasses implement :meth:`_evaluate`.
+
+    :meth:`evaluate` validates the architectures, evaluates them in batches of
+    ``batch_size`` and checks that every record has every metric.
+
+    Args:
+        space: The search space.
+        batch_size: Architectures per call of :meth:`_evaluate`.
+    """
+
+    #: The metrics every record holds.
+    metrics: tuple[Metric, ...] = ()
+
+    def __init__(self, space: SearchSpace, batch_size: int = 256) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"`batch_size` must be an integer >= 1, got {batch_size!r}.")
+        self.space = space
+        self.batch_size = batch_size
+
+    @property
+    def metric_names(self) -> list[str]:
+        """Names of :attr:`metrics`."""
+        return [m.name for m in self.metrics]
+
+    def direction(self, name: str) -> str:
+        """``"max"`` or ``"min"`` for metric ``name``."""
+        for m in self.metrics:
+            if m.name == name:
+                return m.direction
+        raise ConfigError(f"Unknown metric {name!r}; this evaluator gives {self.metric_names}.")
+
+    def evaluate(self, archs: Sequence[Architecture]) -> list[Record]:
+        """One record per architecture, in order.
+
+        Raises:
+            SearchSpaceError: An architecture outside the space.
+            EvaluationError: An architecture the evaluator cannot evaluate.
+        """
+        valid = [self.space.parse(a) for a in archs]
+        out: list[Record] = []
+        for lo in range(0, len(valid), self.batch_size):
+            chunk = valid[lo : lo + self.batch_size]
+            records = self._evaluate(chunk)
+            if len(records) != len(chunk):
+                raise EvaluationError(
+                    f"{type(self).__name__} returned {len(records)} records for {len(chunk)} "
+                    "architectures."
+                )
+            for rec in records:
+                missing = [m for m in self.metric_names if m not in rec]
+                if missing:
+                    raise EvaluationError(f"{type(self).__name__} left out metric(s) {missing}.")
+            out.extend(records)
+        return out
+
+    @abstractmethod
+    def _evaluate(self, archs: Sequence[Architecture]) -> list[Record]:
+        """Evaluate validated architectures (at most ``batch_size``)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(space={self.space.name!r}, metrics={self.metric_names})"
