@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from autobuild.evaluation.base import BaseEvaluator, Metric, Record
 from autobuild.evaluation.lookup import LookupEvaluator
+from autobuild.evaluation.measured import CostEvaluator, LatencyEvaluator
 from autobuild.evaluation.predicted import PredictorEvaluator
 
-__all__ = ["BaseEvaluator", "LookupEvaluator", "Metric", "PredictorEvaluator", "Record"]
+__all__ = [
+    "BaseEvaluator",
+    "CostEvaluator",
+    "LatencyEvaluator",
+    "LookupEvaluator",
+    "Metric",
+    "PredictorEvaluator",
+    "Record",
+]

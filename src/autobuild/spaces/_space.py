@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -66,6 +66,8 @@ class SearchSpace:
         units: Groups of consecutive stage indices (0-based) covering all stages in order.
         description: Free text shown by ``autobuild spaces``.
         native: Optional codec for a benchmark's own architecture ids.
+        builder: Optional ``builder(space, arch)`` returning the network of a validated
+            architecture (see :meth:`build_model`).
 
     Example:
         >>> from autobuild.spaces import SearchSpace
@@ -85,6 +87,9 @@ class SearchSpace:
     units: tuple[tuple[int, ...], ...] = ()
     description: str = ""
     native: NativeCodec | None = field(default=None, compare=False, repr=False)
+    builder: Callable[[SearchSpace, Architecture], Any] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if not self.stages:
@@ -169,13 +174,20 @@ class SearchSpace:
         return NumericFeature(name, None, min(f.low for f in nums), max(f.high for f in nums))
 
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Any], native: NativeCodec | None = None) -> SearchSpace:
+    def from_dict(
+        cls,
+        spec: Mapping[str, Any],
+        native: NativeCodec | None = None,
+        builder: Callable[[SearchSpace, Architecture], Any] | None = None,
+    ) -> SearchSpace:
         """Build a space from its declaration (the schema of the TOML format).
+
+        ``native`` and ``builder`` are passed through to the space (see the class fields).
 
         Raises:
             SearchSpaceError: If the declaration is malformed; the message names the key.
         """
-        return cls(**parse_declaration(spec), native=native)
+        return cls(**parse_declaration(spec), native=native, builder=builder)
 
     def to_dict(self) -> dict[str, Any]:
         """The declaration of this space (round-trips through :meth:`from_dict`)."""
@@ -278,6 +290,23 @@ class SearchSpace:
             SearchSpaceError: If ``obj`` is malformed or outside the space.
         """
         return parse_architecture(self, obj)
+
+    def build_model(self, arch: Any) -> Any:
+        """The network of ``arch`` (e.g. a ``torch.nn.Module``), for spaces with a builder.
+
+        Args:
+            arch: Any form :meth:`parse` accepts (an :class:`Architecture`, a JSON form, a
+                canonical or native id).
+
+        Raises:
+            SearchSpaceError: If the space has no builder, or ``arch`` is not in the space.
+        """
+        if self.builder is None:
+            raise SearchSpaceError(
+                f"Space {self.name!r} cannot build networks: it has no model builder (only "
+                "built-in benchmark spaces such as 'nasbench-macro' have one)."
+            )
+        return self.builder(self, self.parse(arch))
 
     def to_json(self, arch: Architecture) -> Any:
         """The JSON form of ``arch`` (what :meth:`parse` reads and data files hold)."""

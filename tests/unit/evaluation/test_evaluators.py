@@ -59,3 +59,41 @@ def test_base_checks_records(table):
         Broken(table.space).evaluate(table.archs[:2])
     with pytest.raises(ConfigError, match="batch_size"):
         Broken(table.space, batch_size=0)
+
+
+def test_cost_evaluator_matches_the_benchmark_counts():
+    import autobuild.spaces as S
+    from autobuild.evaluation import CostEvaluator
+
+    space = S.get("nasbench-macro")
+    # Values of the NAS-Bench-Macro table for these keys.
+    expected = {"02012100": (890666, 47327744), "11111221": (2181386, 65012224)}
+    records = CostEvaluator(space).evaluate(list(expected))
+    for rec, (params, flops) in zip(records, expected.values(), strict=True):
+        assert (rec["params"], rec["flops"]) == (params, flops)
+
+
+def test_latency_evaluator_measures_and_restores_threads():
+    import torch
+
+    import autobuild.spaces as S
+    from autobuild.evaluation import LatencyEvaluator
+
+    before = torch.get_num_threads()
+    ev = LatencyEvaluator(S.get("nasbench-macro"), warmup=1, repeats=3, threads=1)
+    records = ev.evaluate(["00000000", "22222222"])
+    assert torch.get_num_threads() == before
+    assert all(r["latency_cpu_ms"] > 0 for r in records)
+    small = records[0]
+    assert small["threads"] == 1.0
+    assert small["latency_cpu_ms_iqr"] >= 0
+    assert ev.metrics[0].direction == "min"
+    with pytest.raises(ConfigError, match="`repeats` must be"):
+        LatencyEvaluator(S.get("nasbench-macro"), repeats=0)
+
+
+def test_cost_evaluator_needs_a_builder(tiny_space):
+    from autobuild.evaluation import CostEvaluator
+
+    with pytest.raises(SearchSpaceError, match="cannot build networks"):
+        CostEvaluator(tiny_space).evaluate(tiny_space.sample(1, seed=0))

@@ -1,0 +1,31 @@
+"""Real :class:`torch.nn.Module` networks of benchmark spaces, with exact cost counters.
+
+Importing this package imports PyTorch; :mod:`autobuild.spaces` reaches it only lazily,
+through :meth:`autobuild.spaces.SearchSpace.build_model`.
+
+Example:
+    >>> import autobuild as ab
+    >>> from autobuild.networks import count_flops, count_params
+    >>> net = ab.spaces.get("nasbench-macro").build_model("22212220")
+    >>> count_params(net), count_flops(net, (3, 32, 32))
+    (1985514, 85164544)
+"""
+
+from __future__ import annotations
+
+from autobuild.networks.counting import count_flops, count_params
+from autobuild.networks.nasbench_macro import (
+    InvertedResidual,
+    NasBenchMacroNet,
+    Projection,
+    build_nasbench_macro,
+)
+
+__all__ = [
+    "InvertedResidual",
+    "NasBenchMacroNet",
+    "Projection",
+    "build_nasbench_macro",
+    "count_flops",
+    "count_params",
+]
