@@ -140,7 +140,6 @@ def reduce_space(
     candidates: list[tuple[Subgraph, ...]] = []
     unit_scores: list[tuple[float, ...]] = []
     for u, ku in enumerate(ks):
-        z = [_z_scores(t, u) for t in tables]
         chosen: list[Subgraph] = []
         for t in tables:
             for r in t.top_k(u, ku):
@@ -149,6 +148,7 @@ def reduce_space(
         if len(tables) == 1:
             values = [tables[0].lookup(u, sg).score for sg in chosen]  # type: ignore[union-attr]
         else:
+            z = [_z_scores(t, u) for t in tables]
             values = [float(np.mean([zt[sg] for zt in z])) for sg in chosen]
         order = sorted(range(len(chosen)), key=lambda i: -values[i])
         candidates.append(tuple(chosen[i] for i in order))
