@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import statistics
 import sys
@@ -33,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import add_set_option
+from _common import overrides as parse_overrides
 
 from autobuild.construction import reduce_space
 from autobuild.data import load_nasbench_macro
@@ -173,15 +174,9 @@ def main() -> int:
     parser.add_argument("--seeds100", type=int, default=5)
     parser.add_argument("--seeds1000", type=int, default=3)
     parser.add_argument("--skip-timing", action="store_true")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=JSON",
-        help="Override a predictor setting, e.g. --set unit_lambda=0 (ablations).",
-    )
+    add_set_option(parser)
     args = parser.parse_args()
-    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
 
     data = load_nasbench_macro()
     truth = TrueRanks(data.space)
@@ -208,7 +203,7 @@ def main() -> int:
     ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for n, rows in results.items():
+    for n, rows in ((n, r) for n, r in results.items() if r):
         for r in [
             *rows,
             {

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import add_set_option
+from _common import overrides as parse_overrides
 
 from autobuild import spaces
 from autobuild.predictor import AutoBuildPredictor
@@ -96,15 +97,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--columns", nargs="*", help="Latency columns (default: all 12).")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=JSON",
-        help="Predictor setting, e.g. --set steps=2000 (default: the library defaults).",
-    )
+    add_set_option(parser)
     args = parser.parse_args()
-    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
 
     space = spaces.get("ofa-mbv3")
     archs, columns = load_help(space)

@@ -22,6 +22,9 @@ import subprocess
 import sys
 import time
 
+from _common import add_set_option
+from _common import overrides as parse_overrides
+
 AUTHORS = {"srcc": 0.906, "hop_srcc": [0.42, 0.67, 0.83, 0.89, 0.90], "seconds": 161.0}
 
 
@@ -75,17 +78,11 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n", type=int, default=3000, help="Labelled architectures.")
     parser.add_argument("--preset", default="default", choices=["default", "paper"])
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=JSON",
-        help="Override a predictor setting, e.g. --set isolate_embedding=false (ablations).",
-    )
+    add_set_option(parser)
     parser.add_argument("--json", help="Also write the per-seed results to this JSON file.")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
     if args.worker is not None:
         print(json.dumps(worker(args.worker, args.n, args.preset, overrides)))
         return 0
