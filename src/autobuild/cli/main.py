@@ -156,6 +156,16 @@ class _TrainCommand(_Command):
             action="store_true",
             help="Refuse NaN/infinite metrics or targets instead of skipping them.",
         )
+        parser.add_argument(
+            "--direction",
+            choices=["max", "min"],
+            default="max",
+            help="Whether higher (max) or lower (min) targets are better (default: max).",
+        )
+        parser.add_argument("--unit", default="", help="Unit of the target, e.g. ms.")
+        parser.add_argument(
+            "--device", default="", help="Device the target was measured on, e.g. 2080Ti."
+        )
         parser.add_argument("--out", type=Path, required=True, help="Checkpoint folder.")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -186,6 +196,7 @@ class _TrainCommand(_Command):
             strict=args.strict,
             progress=sys.stderr.isatty(),
             out=args.out,
+            metadata={"direction": args.direction, "unit": args.unit, "device": args.device},
             **overrides,
         )
         m = result.metrics

@@ -51,6 +51,7 @@ def train_predictor(
     strict: bool = False,
     progress: bool = False,
     out: str | Path | None = None,
+    metadata: dict[str, Any] | None = None,
     **params: Any,
 ) -> TrainResult:
     """Train an AutoBuild predictor on labelled data and report held-out metrics.
@@ -70,6 +71,8 @@ def train_predictor(
         strict: Refuse rows whose target is not finite.
         progress: Show a progress bar.
         out: If given, write the checkpoint and ``metrics.json`` to this folder.
+        metadata: Stored in the checkpoint (e.g. ``{"direction": "min", "unit": "ms",
+            "device": "2080Ti"}`` for a latency predictor; evaluators read them).
         **params: Overrides of :class:`PredictorConfig` fields.
 
     Returns:
@@ -129,6 +132,6 @@ def train_predictor(
     }
     if out is not None:
         folder = Path(out)
-        predictor.save(folder, extra={"target": expr.text, "metrics": metrics})
+        predictor.save(folder, extra={**(metadata or {}), "target": expr.text, "metrics": metrics})
         write_json_atomic(folder / METRICS_FILE, metrics)
     return TrainResult(predictor, metrics, tuple(archs[:n_train]), tuple(archs[n_train:]))

@@ -146,3 +146,31 @@ def test_every_command_has_help(capsys):
         with pytest.raises(SystemExit) as exc:
             main([cmd, "--help"])
         assert exc.value.code == 0
+
+
+def test_train_stores_direction_unit_and_device_for_evaluators(tmp_path, tiny_toml, tiny_csv):
+    from autobuild.evaluation import Metric, PredictorEvaluator
+    from autobuild.predictor import AutoBuildPredictor
+
+    out = tmp_path / "ck"
+    args = (
+        "--target",
+        "latency",
+        "--epochs",
+        "1",
+        "--direction",
+        "min",
+        "--unit",
+        "ms",
+        "--device",
+        "2080Ti",
+    )
+    assert (
+        main(
+            ["train", "--space", str(tiny_toml), "--data", str(tiny_csv), "--out", str(out), *args]
+        )
+        == 0
+    )
+    pred = AutoBuildPredictor.load(out)
+    assert pred.metadata_["device"] == "2080Ti"
+    assert PredictorEvaluator(pred).metrics == (Metric("latency", "min", "ms"),)
