@@ -322,6 +322,15 @@ class _BuildCommand(_Command):
             help="Rank the architectures of this file (an 'arch' column) instead of building.",
         )
         parser.add_argument(
+            "--global",
+            dest="set_global",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="Value of a global feature for the built architectures, e.g. "
+            "--global resolution=208 (default: the space's default).",
+        )
+        parser.add_argument(
             "--mode",
             choices=["union", "concat"],
             default="union",
@@ -352,7 +361,10 @@ class _BuildCommand(_Command):
             ranked = rank_candidates(preds[0], read_architectures(args.candidates, space))
         else:
             k = args.k[0] if len(args.k) == 1 else args.k
-            reduced = reduce_space([score_modules(p) for p in preds], k, mode=args.mode)
+            globals_ = _global_values(space, args.set_global)
+            reduced = reduce_space(
+                [score_modules(p, globals_=globals_) for p in preds], k, mode=args.mode
+            )
             ranked = reduced.ranked(args.top)
             write_json_atomic(
                 args.out / "reduced_space.json",
@@ -575,6 +587,30 @@ def _load_labelled(
     if target is None:
         raise CLIUsageError("--target is required with --data (e.g. --target acc).")
     return load_table(data, space, strict=strict), target
+
+
+def _global_values(space: Any, items: list[str]) -> tuple[Any, ...] | None:
+    """``--global NAME=VALUE`` items as the space's global values (defaults elsewhere)."""
+    if not items:
+        return None
+    from autobuild.encoding import SequenceGraphEncoder
+
+    names = [f.name for f in space.global_features]
+    values = list(SequenceGraphEncoder(space).default_globals())
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or name not in names:
+            raise CLIUsageError(
+                f"--global expects NAME=VALUE with NAME one of {names}, got {item!r}."
+            )
+        feature = space.global_features[names.index(name)]
+        value = feature.coerce(text)
+        if value is None:
+            raise CLIUsageError(
+                f"--global {name}={text!r} is not allowed; allowed values: {feature.describe()}."
+            )
+        values[names.index(name)] = value
+    return tuple(values)
 
 
 def _score_rows(scores: Any) -> list[Any]:

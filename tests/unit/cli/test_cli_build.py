@@ -112,3 +112,48 @@ def test_bad_k_is_a_usage_error(checkpoint):
     with pytest.raises(SystemExit) as exc:
         main(["build", str(checkpoint), "--k", "0", "--out", "x"])
     assert exc.value.code == 2
+
+
+def test_build_with_a_global_value(tmp_path):
+    from tests.conftest import synthetic_acc
+
+    import autobuild.spaces as S
+
+    space = S.get("ofa-mbv3")
+    archs = space.sample(40, seed=0)
+    data = tmp_path / "ofa.csv"
+    lines = ["arch,acc"] + [
+        '"' + json.dumps(space.to_json(a)).replace('"', '""') + f'",{v}'
+        for a, v in zip(archs, synthetic_acc(space, archs), strict=True)
+    ]
+    data.write_text("\n".join(lines) + "\n")
+    ck = tmp_path / "ck"
+    assert (
+        main(
+            [
+                "train",
+                "--space",
+                "ofa-mbv3",
+                "--data",
+                str(data),
+                "--target",
+                "acc",
+                "--epochs",
+                "1",
+                "--test-fraction",
+                "0",
+                "--out",
+                str(ck),
+            ]
+        )
+        == 0
+    )
+    out = tmp_path / "built"
+    assert (
+        main(["build", str(ck), "--k", "1", "--global", "resolution=208", "--out", str(out)]) == 0
+    )
+    built = json.loads((out / "built.json").read_text())
+    assert built[0]["resolution"] == 208
+    assert json.loads((out / "built_ofa.json").read_text())[0]["r"] == 208
+    assert main(["build", str(ck), "--global", "resolution=100", "--out", str(out)]) == 2
+    assert main(["build", str(ck), "--global", "width=1", "--out", str(out)]) == 2
