@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from autobuild._atomic import write_json_atomic
 from autobuild.data import LabeledData, TargetExpression
 from autobuild.exceptions import ConfigError, DataError
@@ -86,14 +88,15 @@ def train_predictor(
         raise ConfigError(f"`test_fraction` must be in [0, 1), got {test_fraction!r}.")
     expr = target if isinstance(target, TargetExpression) else TargetExpression(target)
     config = PredictorConfig.preset(preset, **params)
-    usable, _ = data.target(expr, strict=strict)
+    usable, y_all = data.target(expr, strict=strict)
     n = len(usable) if n_labeled is None else n_labeled
     if n > len(usable):
         raise DataError(
             f"--n-labeled {n} exceeds the {len(usable)} architectures with a finite target "
             f"{expr.text!r} in {data.source or 'the data'}; use at most {len(usable)}."
         )
-    chosen, y = usable.sample(n, seed=seed).target(expr, strict=strict)
+    rows = np.random.default_rng(seed).choice(len(usable), n, replace=False)
+    chosen, y = usable.subset(rows), y_all[rows]
     n_test = round(test_fraction * n)
     n_train = n - n_test
     if n_train < 2:

@@ -7,22 +7,18 @@ def test_measure_counts_in_file_order_and_resumes(tmp_path, monkeypatch):
     archs = tmp_path / "a.csv"
     archs.write_text("arch\n02012100\n11111221\n22212202\n")
     out = tmp_path / "m.csv"
-    assert (
-        main(
-            [
-                "measure",
-                "--space",
-                "nasbench-macro",
-                "--archs",
-                str(archs),
-                "--metric",
-                "params",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    argv = [
+        "measure",
+        "--space",
+        "nasbench-macro",
+        "--archs",
+        archs,
+        "--metric",
+        "params",
+        "--out",
+        out,
+    ]
+    assert main([str(a) for a in argv]) == 0
     rows = read_rows(out)
     assert [r["arch_id"] for r in rows] == ["02012100", "11111221", "22212220"]
     assert [r["params"] for r in rows[:2]] == ["890666", "2181386"]
@@ -42,22 +38,7 @@ def test_measure_counts_in_file_order_and_resumes(tmp_path, monkeypatch):
         return original(self, chunk)
 
     monkeypatch.setattr(CostEvaluator, "_evaluate", spy)
-    assert (
-        main(
-            [
-                "measure",
-                "--space",
-                "nasbench-macro",
-                "--archs",
-                str(archs),
-                "--metric",
-                "params",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert main([str(a) for a in argv]) == 0
     assert len(measured) == 2
     assert [r["params"] for r in read_rows(out)][:2] == ["890666", "2181386"]
 
