@@ -6,7 +6,8 @@ resolution) on four GPUs at batch 1, 32 and 64. For every device/batch column: a
 Spearman for the prediction and for the graph-embedding norm at every hop; next to it, a
 one-hot ridge regression (alpha = 1) trained on the same 4,500 and, for reference, on 300.
 
-    OMP_NUM_THREADS=1 python benchmarks/latency.py [--columns lat_2080ti_1] [--set steps=2000]
+    OMP_NUM_THREADS=1 python benchmarks/latency.py [--columns lat_2080ti_1] [--preset latency]
+        [--set steps=2000]
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from _common import add_set_option
 from _common import overrides as parse_overrides
 
 from autobuild import spaces
-from autobuild.predictor import AutoBuildPredictor
+from autobuild.predictor import PRESETS, AutoBuildPredictor, PredictorConfig
 from autobuild.predictor.metrics import spearman
 from autobuild.spaces import Architecture, SearchSpace
 
@@ -97,6 +98,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--columns", nargs="*", help="Latency columns (default: all 12).")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preset", default="default", choices=sorted(PRESETS))
     add_set_option(parser)
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
@@ -131,7 +133,8 @@ def main() -> int:
     for name in names:
         y = columns[name]
         t0 = time.perf_counter()
-        pred = AutoBuildPredictor(space, random_state=args.seed, **overrides)
+        config = PredictorConfig.preset(args.preset, **overrides)
+        pred = AutoBuildPredictor(space, config, random_state=args.seed)
         pred.fit(train_archs, y[train])
         seconds = time.perf_counter() - t0
         m = pred.evaluate(test_archs, y[test])
@@ -154,7 +157,7 @@ def main() -> int:
         )
         print(f"{name} done", file=sys.stderr)
 
-    extra = "".join(f", {item}" for item in args.set)
+    extra = f", preset '{args.preset}'" + "".join(f", {item}" for item in args.set)
     print(f"## Latency predictors on HELP OFA-MBv3{extra} (held-out Spearman, 500 subnets)\n")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -111,6 +111,7 @@ class _TrainCommand(_Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         from autobuild.predictor import PRESETS
+        from autobuild.predictor.config import GRAPH_FORMATS
         from autobuild.predictor.nn import CONVS, READOUTS
 
         _add_space(parser)
@@ -139,7 +140,8 @@ class _TrainCommand(_Command):
             "--preset",
             choices=sorted(PRESETS),
             default="default",
-            help="Hyper-parameter preset: 'default' (measured best) or 'paper' (the authors').",
+            help="Hyper-parameter preset: 'default' (measured best), 'latency' (sum readout, "
+            "for additive costs such as latency) or 'paper' (the authors').",
         )
         parser.add_argument("--epochs", type=_positive_int, help="Override the epoch count.")
         parser.add_argument("--lr", type=float, help="Override the learning rate.")
@@ -150,6 +152,13 @@ class _TrainCommand(_Command):
         parser.add_argument("--num-layers", type=_positive_int, help="GNN layers (hops 1..M).")
         parser.add_argument(
             "--corr-lambda", type=float, help="Weight of the hop ranking loss (0: MSE only)."
+        )
+        parser.add_argument(
+            "--format",
+            dest="graph_format",
+            choices=list(GRAPH_FORMATS),
+            help="Graph format: 'sequence' (one node per layer, default) or 'ir' (the ONNX op "
+            "graph of each built network; needs the onnx package).",
         )
         parser.add_argument(
             "--strict",
@@ -182,6 +191,7 @@ class _TrainCommand(_Command):
                 "hidden_channels",
                 "num_layers",
                 "corr_lambda",
+                "graph_format",
             )
             if getattr(args, k) is not None
         }
@@ -268,6 +278,8 @@ class _ScoreCommand(_Command):
         from autobuild.scoring import feature_importance, score_modules, write_records
 
         pred = AutoBuildPredictor.load(args.checkpoint)
+        if pred.config.graph_format == "ir":
+            return _write_op_importance(pred, args.out)
         scores = score_modules(pred)
         importance = feature_importance(pred)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -496,6 +508,56 @@ class _MeasureCommand(_Command):
         return 0
 
 
+class _ExportOnnxCommand(_Command):
+    name = "export-onnx"
+    help = "Export the network of an architecture to ONNX, and optionally its IR graph (JSON)."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        _add_space(parser)
+        parser.add_argument(
+            "--arch",
+            required=True,
+            help="The architecture: its id or JSON form (e.g. 22212220 for nasbench-macro).",
+        )
+        parser.add_argument(
+            "--input-shape",
+            type=_shape,
+            help="Shape of one input sample, C,H,W (default: the network's own).",
+        )
+        parser.add_argument("--out", type=Path, required=True, help="Output .onnx file.")
+        parser.add_argument(
+            "--ir", type=Path, help="Also write the op-level IR graph to this JSON file."
+        )
+
+    def run(self, args: argparse.Namespace) -> int:
+        import torch
+
+        from autobuild import spaces
+        from autobuild._atomic import write_json_atomic
+        from autobuild.ir import export_onnx, onnx_to_ir
+
+        space = spaces.get(args.space)
+        arch = space.parse(args.arch)
+        model = space.build_model(arch)
+        shape = args.input_shape or getattr(model, "input_shape", None)
+        if shape is None:
+            raise CLIUsageError(
+                f"The networks of space {space.name!r} declare no input shape; pass "
+                "--input-shape C,H,W."
+            )
+        proto = export_onnx(model, torch.zeros((1, *shape)), args.out)
+        graph = onnx_to_ir(proto)
+        if args.ir is not None:
+            write_json_atomic(args.ir, {"arch": space.canonical_id(arch), **graph.to_dict()})
+        counts = sorted(graph.op_counts().items(), key=lambda kv: (-kv[1], kv[0]))
+        _print_table(["op", "nodes"], [[op, str(n)] for op, n in counts])
+        print(
+            f"{space.arch_id(arch)}: {graph.num_nodes} IR nodes, {graph.num_edges} edges; "
+            f"ONNX model in {args.out}" + (f", IR graph in {args.ir}" if args.ir else "")
+        )
+        return 0
+
+
 class _DemoCommand(_Command):
     name = "demo"
     help = (
@@ -566,6 +628,7 @@ _COMMANDS: dict[str, type[_Command]] = {
         _ScoreCommand,
         _BuildCommand,
         _MeasureCommand,
+        _ExportOnnxCommand,
         _SpacesCommand,
         _SampleCommand,
         _DemoCommand,
@@ -630,6 +693,48 @@ def _layers_text(space: Any, record: Any) -> str:
     if not layers:
         return "(empty)"
     return " > ".join(":".join(str(v) for v in layer) for layer in layers)
+
+
+def _write_op_importance(pred: Any, out: Path) -> int:
+    """``score`` for IR checkpoints: op-type importance (IR graphs have no stage modules)."""
+    from autobuild.scoring import feature_importance, write_records
+
+    importance = feature_importance(pred)
+    out.mkdir(parents=True, exist_ok=True)
+    write_records(out / "feature_importance.csv", importance.categories)
+    write_records(out / "value_importance.csv", importance.values)
+    plotted = ""
+    try:
+        from autobuild.reports.plots import plot_feature_importance
+
+        plot_feature_importance(
+            out / "op_importance.png", importance, title="Op-type importance (IR FE-MLP)"
+        )
+        plotted = ", op_importance.png"
+    except ImportError:
+        logger.warning("matplotlib is not installed; skipping op_importance.png")
+    ops = [v for v in importance.values if v.category == "op"]
+    _print_table(
+        ["op", "score", "training nodes"],
+        [[str(v.value), f"{v.score:.4g}", str(v.count)] for v in ops],
+    )
+    print(
+        f"IR checkpoint: op-type importance in {out} (feature_importance.csv, "
+        f"value_importance.csv{plotted}); module scores need a sequence-graph checkpoint."
+    )
+    return 0
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in text.split(","))
+    except ValueError:
+        dims = ()
+    if not dims or any(d < 1 for d in dims):
+        raise argparse.ArgumentTypeError(
+            f"expected positive integers separated by commas, e.g. 3,32,32; got {text!r}"
+        )
+    return dims
 
 
 def _k_list(text: str) -> list[int]:

@@ -1,7 +1,8 @@
-"""Graph encodings of architectures (sequence graphs)."""
+"""Graph encodings of architectures: sequence graphs, and ONNX IR op graphs."""
 
 from __future__ import annotations
 
-from autobuild.encoding.sequence import Category, GraphBatch, SequenceGraphEncoder
+from autobuild.encoding.batch import Category, GraphBatch
+from autobuild.encoding.sequence import SequenceGraphEncoder
 
 __all__ = ["Category", "GraphBatch", "SequenceGraphEncoder"]

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
+from autobuild.encoding.batch import Category, GraphBatch
 from autobuild.exceptions import EncodingError
 from autobuild.spaces import (
     Architecture,
@@ -39,113 +39,7 @@ from autobuild.spaces import (
 if TYPE_CHECKING:
     from torch_geometric.data import Data
 
-__all__ = ["Category", "GraphBatch", "SequenceGraphEncoder"]
-
-
-@dataclass(frozen=True, slots=True)
-class Category:
-    """One node-feature category, i.e. one scalar of the FE-MLP output.
-
-    Attributes:
-        name: Category name (``"stage"``, ``"layer"``, a layer or global feature name).
-        kind: ``"categorical"`` or ``"numeric"``.
-        vocabulary: The values of a categorical category, in index order (empty if numeric).
-        source: ``"position"``, ``"layer"`` or ``"global"``.
-    """
-
-    name: str
-    kind: str
-    vocabulary: tuple[Value, ...]
-    source: str
-
-    @property
-    def size(self) -> int:
-        """Vocabulary size (0 for numeric categories)."""
-        return len(self.vocabulary)
-
-
-@dataclass(frozen=True, slots=True)
-class GraphBatch:
-    """Chain graphs packed into flat node tensors (graphs are contiguous node ranges).
-
-    Attributes:
-        x_cat: `N x C` long tensor of categorical indices.
-        x_num: `N x F` float tensor of normalised numeric features.
-        ptr: `G + 1` long tensor; graph ``g`` owns nodes ``ptr[g]:ptr[g+1]``.
-        unit_len: `G x U` long tensor: layers of each unit of each (full) architecture, or
-            ``None`` for graphs that are not full architectures (e.g. stage subgraphs).
-    """
-
-    x_cat: Tensor
-    x_num: Tensor
-    ptr: Tensor
-    unit_len: Tensor | None = None
-
-    @property
-    def num_graphs(self) -> int:
-        """Number of graphs ``G``."""
-        return int(self.ptr.numel()) - 1
-
-    @property
-    def num_nodes(self) -> int:
-        """Total number of nodes ``N``."""
-        return int(self.x_cat.shape[0])
-
-    @property
-    def sizes(self) -> Tensor:
-        """`G` tensor of node counts."""
-        return self.ptr[1:] - self.ptr[:-1]
-
-    @property
-    def batch(self) -> Tensor:
-        """`N` tensor: the graph index of every node."""
-        return torch.repeat_interleave(torch.arange(self.num_graphs), self.sizes)
-
-    @property
-    def has_prev(self) -> Tensor:
-        """`N` bool tensor: whether a node has a predecessor in its chain."""
-        mask = torch.ones(self.num_nodes, dtype=torch.bool)
-        mask[self.ptr[:-1][self.sizes > 0]] = False
-        return mask
-
-    @property
-    def last_node(self) -> Tensor:
-        """`G` tensor: index of the last node of every graph."""
-        return self.ptr[1:] - 1
-
-    def edge_index(self) -> Tensor:
-        """`2 x E` chain edges ``i -> i+1`` within every graph (PyG layout)."""
-        dst = torch.nonzero(self.has_prev, as_tuple=False).flatten()
-        return torch.stack([dst - 1, dst])
-
-    def select(self, graphs: Tensor) -> GraphBatch:
-        """The sub-batch made of ``graphs`` (a `B` long tensor of graph indices), in order."""
-        sizes = self.sizes[graphs]
-        starts = self.ptr[graphs]
-        ptr = torch.zeros(graphs.numel() + 1, dtype=torch.long)
-        torch.cumsum(sizes, 0, out=ptr[1:])
-        offsets = torch.arange(int(ptr[-1])) - torch.repeat_interleave(ptr[:-1], sizes)
-        nodes = torch.repeat_interleave(starts, sizes) + offsets
-        unit_len = None if self.unit_len is None else self.unit_len[graphs]
-        return GraphBatch(self.x_cat[nodes], self.x_num[nodes], ptr, unit_len)
-
-    @staticmethod
-    def concat(batches: Sequence[GraphBatch]) -> GraphBatch:
-        """Concatenate batches (graph order is kept)."""
-        if not batches:
-            raise EncodingError("Cannot concatenate an empty list of graph batches.")
-        ptrs = [batches[0].ptr]
-        offset = batches[0].ptr[-1]
-        for b in batches[1:]:
-            ptrs.append(b.ptr[1:] + offset)
-            offset = offset + b.ptr[-1]
-        lens = [b.unit_len for b in batches]
-        return GraphBatch(
-            torch.cat([b.x_cat for b in batches]),
-            torch.cat([b.x_num for b in batches]),
-            torch.cat(ptrs),
-            None if any(u is None for u in lens) else torch.cat(lens),  # type: ignore[arg-type]
-        )
+__all__ = ["SequenceGraphEncoder"]
 
 
 class SequenceGraphEncoder:

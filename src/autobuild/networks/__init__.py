@@ -20,12 +20,28 @@ from autobuild.networks.nasbench_macro import (
     Projection,
     build_nasbench_macro,
 )
+from autobuild.networks.ofa import (
+    MBConv,
+    OFAMobileNetV3,
+    OFAProxylessNAS,
+    SqueezeExcite,
+    build_ofa_mbv3,
+    build_ofa_pn,
+    make_divisible,
+)
 
 __all__ = [
     "InvertedResidual",
+    "MBConv",
     "NasBenchMacroNet",
+    "OFAMobileNetV3",
+    "OFAProxylessNAS",
     "Projection",
+    "SqueezeExcite",
     "build_nasbench_macro",
+    "build_ofa_mbv3",
+    "build_ofa_pn",
     "count_flops",
     "count_params",
+    "make_divisible",
 ]

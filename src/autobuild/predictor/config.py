@@ -11,9 +11,13 @@ from autobuild.exceptions import ConfigError
 from autobuild.predictor.losses import LOSS_MODES
 from autobuild.predictor.nn import ACTIVATIONS, CONVS, READOUTS
 
-__all__ = ["PRESETS", "PredictorConfig"]
+__all__ = ["GRAPH_FORMATS", "PRESETS", "PredictorConfig"]
 
 SCHEDULES = ("cosine", "constant")
+#: Graph formats the predictor reads: sequence graphs (one node per layer) or ONNX IR op
+#: graphs (one node per primitive op of the exported network; needs a space that builds
+#: networks and the ``onnx`` package).
+GRAPH_FORMATS = ("sequence", "ir")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,6 +52,10 @@ class PredictorConfig:
         weight_decay: AdamW weight decay.
         clip_norm: Global gradient-norm clip (0 disables).
         schedule: ``"cosine"`` decay to 0 over training, or ``"constant"``.
+        graph_format: ``"sequence"`` (one node per layer) or ``"ir"`` (the network's ONNX
+            op graph; the FE-MLP categories are op type, tensor shapes and attributes).
+            IR graphs have no stage nodes, so the unit head is off (``unit_lambda`` is
+            ignored) and module scoring does not apply.
     """
 
     hidden_channels: int = 64
@@ -68,6 +76,7 @@ class PredictorConfig:
     weight_decay: float = 1e-5
     clip_norm: float = 5.0
     schedule: str = "cosine"
+    graph_format: str = "sequence"
 
     def __post_init__(self) -> None:
         for name in ("hidden_channels", "num_layers", "embedding_dim", "steps"):
@@ -84,6 +93,7 @@ class PredictorConfig:
         _choice("readout", self.readout, READOUTS)
         _choice("rank_mode", self.rank_mode, LOSS_MODES)
         _choice("schedule", self.schedule, SCHEDULES)
+        _choice("graph_format", self.graph_format, GRAPH_FORMATS)
         if not isinstance(self.isolate_embedding, bool):
             raise ConfigError(
                 f"`isolate_embedding` must be true or false, got {self.isolate_embedding!r}."
@@ -124,8 +134,13 @@ class PredictorConfig:
 
 
 #: Named hyper-parameter sets. ``paper`` is METHOD.md §6: the authors' training recipe.
+#: ``latency`` pools each hop by *sum*, as the authors' latency surrogates do: a network's
+#: latency is close to a sum of per-layer costs, so larger networks should have larger
+#: norms; on HELP's 2080Ti batch-32 column this lifts held-out Spearman from 0.816 to 0.827
+#: (``benchmarks/latency.py``, README).
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
+    "latency": {"readout": "sum"},
     "paper": {
         "hidden_channels": 32,
         "corr_lambda": 1.0,

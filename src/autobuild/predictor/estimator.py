@@ -15,6 +15,7 @@ import torch
 from autobuild import spaces as spaces_mod
 from autobuild._atomic import atomic_path, write_json_atomic
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
+from autobuild.encoding.ir import IRGraphEncoder
 from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
 from autobuild.predictor._optim import AdamW, cosine_lr
 from autobuild.predictor.config import PredictorConfig
@@ -34,6 +35,9 @@ CONFIG_FILE = "predictor.json"
 INFERENCE_BATCH = 4096
 #: Prediction heads :meth:`AutoBuildPredictor.predict` can read.
 HEADS = ("regressor", "units", "mean")
+
+#: The graph encoders a predictor can use (see ``PredictorConfig.graph_format``).
+Encoder = SequenceGraphEncoder | IRGraphEncoder
 
 #: ``callback(epoch, predictor)`` runs after every epoch (1-based); return True to stop.
 EpochCallback = Callable[[int, "AutoBuildPredictor"], bool | None]
@@ -92,7 +96,7 @@ class AutoBuildPredictor:
         self.space = space
         self.random_state = random_state
         self.progress = progress
-        self.encoder = SequenceGraphEncoder(space)
+        self.encoder: Encoder = _make_encoder(space, self.config.graph_format)
 
     def __repr__(self) -> str:
         return (
@@ -178,7 +182,7 @@ class AutoBuildPredictor:
                     continue
                 batch = data.select(idx)
                 pred, hop_norms, contrib = self.model_.forward_with_units(
-                    batch, units=cfg.unit_lambda > 0
+                    batch, units=self.model_.has_unit_head
                 )
                 loss, parts = loss_fn(pred, target[idx], hop_norms)
                 if contrib is not None:
@@ -228,7 +232,7 @@ class AutoBuildPredictor:
         cfg = self.config
         return AutoBuildNet(
             [c.size for c in self.encoder.categorical],
-            len(self.encoder.numeric),
+            [c.width for c in self.encoder.numeric],
             hidden_channels=cfg.hidden_channels,
             num_layers=cfg.num_layers,
             conv=cfg.conv,
@@ -239,7 +243,7 @@ class AutoBuildPredictor:
             isolate_embedding=cfg.isolate_embedding and cfg.corr_lambda > 0,
             unit_max_layers=(
                 [sum(self.space.stages[s].max_layers for s in u) for u in self.space.units]
-                if cfg.unit_lambda > 0
+                if cfg.unit_lambda > 0 and cfg.graph_format == "sequence"
                 else None
             ),
         )
@@ -424,6 +428,12 @@ class AutoBuildPredictor:
         pred.history_ = []
         pred.metadata_ = meta.get("extra", {})
         return pred
+
+
+def _make_encoder(space: SearchSpace, graph_format: str) -> Encoder:
+    if graph_format == "ir":
+        return IRGraphEncoder(space)
+    return SequenceGraphEncoder(space)
 
 
 def _space_from_meta(spec: dict[str, Any]) -> SearchSpace:

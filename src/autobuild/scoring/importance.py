@@ -74,9 +74,14 @@ def feature_importance(
             for i in seen
         ]
         values.extend(sorted(rows, key=lambda r: -r.score))
+    column = 0
     for j, cat in enumerate(enc.numeric):
+        column += cat.width
+        if cat.width != 1 or cat.source == "ir":
+            continue  # vector categories (IR shapes, attributes) have no per-value scores
         feature = _numeric_feature(predictor, cat.name)
-        normalised, counts_ = np.unique(train.x_num[:, j].double().numpy(), return_counts=True)
+        values_j = train.x_num[:, column - 1].double().numpy()
+        normalised, counts_ = np.unique(values_j, return_counts=True)
         scores = fe.numeric_scores(j, torch.from_numpy(normalised).float())
         rows = [
             ValueImportance(cat.name, _denormalise(feature, float(x)), float(s), int(c))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from autobuild.encoding import GraphBatch
+from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.exceptions import AutobuildWarning, ConfigError, SearchSpaceError
 from autobuild.predictor import AutoBuildPredictor, LabelMoments
 from autobuild.scoring.tables import SubgraphScore
@@ -114,7 +114,7 @@ def score_subgraphs(
         if n_layers == 0:
             records = [_empty_record(predictor, unit, sg, moments, shift) for sg in chunk]
         else:
-            batch = predictor.encoder.encode_subgraphs(unit, chunk, globals_)
+            batch = _encoder(predictor).encode_subgraphs(unit, chunk, globals_)
             raw = _last_node_norms(predictor, batch, n_layers - 1)
             records = _records(predictor, unit, chunk, n_layers, raw, moments, shift)
         for i, r in zip(idx, records, strict=True):
@@ -175,10 +175,16 @@ def score_modules(
                 empty: Subgraph = tuple(() for _ in stages)
                 records.append(_empty_record(predictor, u, empty, moments, shift))
                 continue
-            batch, subgraphs = predictor.encoder.encode_unit_product(u, lengths, globals_)
+            batch, subgraphs = _encoder(predictor).encode_unit_product(u, lengths, globals_)
             raw = _last_node_norms(predictor, batch, n_layers - 1)
             records.extend(_records(predictor, u, subgraphs, n_layers, raw, moments, shift))
     return ModuleScores(space, tuple(records), tuple(globals_), shift)
+
+
+def _encoder(predictor: AutoBuildPredictor) -> SequenceGraphEncoder:
+    enc = predictor.encoder
+    assert isinstance(enc, SequenceGraphEncoder)  # _check_scorable refused other formats
+    return enc
 
 
 def _check_scorable(predictor: AutoBuildPredictor) -> None:
@@ -187,6 +193,12 @@ def _check_scorable(predictor: AutoBuildPredictor) -> None:
 
         raise NotFittedError("Scoring needs a fitted predictor; call fit() or load one.")
     space = predictor.space
+    if predictor.config.graph_format != "sequence":
+        raise ConfigError(
+            f"Module scores need sequence graphs (one node per layer); this predictor reads "
+            f"{predictor.config.graph_format!r} graphs, whose nodes are ops, not layers of a "
+            "stage. Train with graph_format='sequence' (the default) to score and build."
+        )
     if predictor.config.conv == "gcn":
         raise ConfigError(
             "Module scores need a GNN layer whose output at a node depends only on its "

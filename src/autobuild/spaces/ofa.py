@@ -4,18 +4,20 @@ Every searchable layer is an MBConv block with expansion ``e`` in {3, 4, 6} and 
 in {3, 5, 7}. MobileNetV3 has 5 stages of 2-4 blocks; ProxylessNAS has 5 such stages and a
 sixth stage of exactly one block, which AutoBuild scores together with stage 5 (one unit).
 The fixed stem, first block and head are not part of the graph. Input resolution is a global
-feature (128 to 224 in steps of 4, default 224).
+feature (128 to 224 in steps of 4, default 224). ``build_model`` returns the OFA subnet
+(:mod:`autobuild.networks.ofa`: w1.2 MobileNetV3, w1.3 ProxylessNAS).
 
 Besides the JSON form, both spaces read OFA's own architecture dict
 ``{"ks": [...], "e": [...], "d": [...], "r": 224}`` (``ks``/``e`` are flat lists of 4 slots
-per stage, slots past a stage's depth are ignored) and the reference code's nested lists of
-block strings such as ``"mbconv3_e4_k5"``.
+per stage, slots past a stage's depth are ignored; ``r`` may be a one-item list, as OFA's
+samplers write it) and the reference code's nested lists of block strings such as
+``"mbconv3_e4_k5"``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from autobuild.spaces._space import Architecture, SearchSpace
@@ -78,6 +80,8 @@ class OFACodec:
             base = s * SLOTS_PER_STAGE
             stages.append(tuple((e[base + j], ks[base + j]) for j in range(depth)))
         res = obj.get("r", obj.get("resolution", _default_res(space)))
+        if isinstance(res, Sequence) and not isinstance(res, str) and len(res) == 1:
+            res = res[0]  # OFA's samplers write the resolution as a one-item list: "r": [224]
         return Architecture(tuple(stages), (res,))
 
     def to_ofa_dict(self, space: SearchSpace, arch: Architecture) -> dict[str, Any]:
@@ -110,8 +114,27 @@ def _default_res(space: SearchSpace) -> Any:
     return getattr(space.global_features[0], "default", None)
 
 
+def _build_mbv3(space: SearchSpace, arch: Architecture) -> Any:
+    """The ``torch.nn.Module`` of an OFA-MobileNetV3 ``arch`` (imports PyTorch on first use)."""
+    from autobuild.networks.ofa import build_ofa_mbv3
+
+    return build_ofa_mbv3(arch)
+
+
+def _build_pn(space: SearchSpace, arch: Architecture) -> Any:
+    """The ``torch.nn.Module`` of an OFA-ProxylessNAS ``arch`` (imports PyTorch on first use)."""
+    from autobuild.networks.ofa import build_ofa_pn
+
+    return build_ofa_pn(arch)
+
+
 def _space(
-    name: str, description: str, depths: list[tuple[int, int]], units: Any, prefix: str
+    name: str,
+    description: str,
+    depths: list[tuple[int, int]],
+    units: Any,
+    prefix: str,
+    builder: Callable[[SearchSpace, Architecture], Any],
 ) -> SearchSpace:
     spec: dict[str, Any] = {
         "name": name,
@@ -125,7 +148,7 @@ def _space(
     }
     if units is not None:
         spec["units"] = units
-    return SearchSpace.from_dict(spec, native=OFACodec(prefix))
+    return SearchSpace.from_dict(spec, native=OFACodec(prefix), builder=builder)
 
 
 def ofa_mbv3() -> SearchSpace:
@@ -136,6 +159,7 @@ def ofa_mbv3() -> SearchSpace:
         [(2, 4)] * 5,
         None,
         "mbconv3",
+        _build_mbv3,
     )
 
 
@@ -147,4 +171,5 @@ def ofa_pn() -> SearchSpace:
         [(2, 4)] * 5 + [(1, 1)],
         [["s1"], ["s2"], ["s3"], ["s4"], ["s5", "s6"]],
         "mbconv2",
+        _build_pn,
     )

@@ -130,3 +130,38 @@ def test_isolated_embedding_gets_gradient_from_hop0_only():
 def test_bad_model_arguments(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         AutoBuildNet([3], 0, **kwargs)
+
+
+def test_wide_numeric_categories_embed_their_columns_together():
+    torch.manual_seed(0)
+    fe = FeatureEmbedding([5], [3, 1, 2], embedding_dim=4, hidden_channels=6)
+    assert fe.out_channels == 4
+    x_cat = torch.tensor([[1], [4]])
+    x_num = torch.randn(2, 6)
+    out = fe(x_cat, x_num)
+    assert out.shape == (2, 4)
+    assert (out >= 0).all()
+    # Category 0 reads columns 0-2 through Linear(3, H) then Linear(H, 1).
+    w1, b1 = fe.num_weight1[0:3], fe.num_bias1[0]
+    hidden = x_num[:, 0:3] @ w1 + b1
+    expected = (hidden * fe.num_weight2[0]).sum(-1) + fe.num_bias2[0]
+    torch.testing.assert_close(out[:, 1], expected.abs())
+    # Changing a column of category 2 changes only that category's output.
+    x2 = x_num.clone()
+    x2[:, 5] += 1.0
+    out2 = fe(x_cat, x2)
+    torch.testing.assert_close(out2[:, :3], out[:, :3])
+    assert not torch.allclose(out2[:, 3], out[:, 3])
+    # Per-value scores exist for the scalar category only.
+    assert fe.numeric_scores(1, torch.tensor([0.0, 1.0])).shape == (2,)
+    with pytest.raises(ValueError, match="3 columns"):
+        fe.numeric_scores(0, torch.tensor([0.0]))
+
+
+def test_scalar_numeric_widths_equal_a_count():
+    torch.manual_seed(0)
+    a = FeatureEmbedding([3, 2], 2)
+    torch.manual_seed(0)
+    b = FeatureEmbedding([3, 2], [1, 1])
+    x_cat, x_num = torch.tensor([[0, 1], [2, 0]]), torch.rand(2, 2)
+    torch.testing.assert_close(a(x_cat, x_num), b(x_cat, x_num), rtol=0, atol=0)

@@ -31,7 +31,8 @@ class AutoBuildNet(nn.Module):
 
     Args:
         cat_sizes: Vocabulary sizes of the categorical node categories.
-        num_numeric: Number of numeric node categories.
+        num_numeric: Number of scalar numeric node categories, or the width of each numeric
+            category (see :class:`~autobuild.predictor.nn.FeatureEmbedding`).
         hidden_channels: GNN width ``d``.
         num_layers: Number of GNN layers ``M`` (hops 1..M).
         conv: GNN layer: ``"gatv2"`` (default), ``"graph"``, ``"gcn"`` or ``"gin"``.
@@ -54,7 +55,7 @@ class AutoBuildNet(nn.Module):
     def __init__(
         self,
         cat_sizes: Sequence[int],
-        num_numeric: int,
+        num_numeric: int | Sequence[int],
         *,
         hidden_channels: int = 32,
         num_layers: int = 4,
@@ -116,10 +117,13 @@ class AutoBuildNet(nn.Module):
         """Node embeddings of every hop: ``[h^0 (N x C+F), h^1 (N x d), ..., h^M (N x d)]``.
 
         Args:
-            batch: Packed graphs. Without ``edge_index`` they are chains in node order.
-            edge_index: `2 x E` edges of general graphs (then PyG layers are used).
+            batch: Packed graphs: chains in node order, or general graphs with ``edges``.
+            edge_index: `2 x E` edges of general graphs (then PyG layers are used); defaults
+                to ``batch.edges``.
             max_hop: Stop after this hop (the list then has ``max_hop + 1`` entries).
         """
+        if edge_index is None:
+            edge_index = batch.edges
         has_prev = (
             batch.has_prev.to(batch.x_num.dtype).unsqueeze(1) if edge_index is None else None
         )
