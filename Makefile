@@ -40,7 +40,9 @@ bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set unit_lambda=0
 	$(BIN)/python benchmarks/construct.py
 	$(BIN)/python benchmarks/construct.py --set unit_lambda=0 --skip-timing
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/latency.py --preset latency
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/latency.py --set steps=2000
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/ir.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
