@@ -270,18 +270,26 @@ class _ScoreCommand(_Command):
     help = "Score every stage subgraph (module) and every feature value of a checkpoint."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("checkpoint", type=Path, help="Checkpoint folder from 'train'.")
+        parser.add_argument(
+            "checkpoint",
+            type=Path,
+            help="Checkpoint folder from 'train', or an ensemble folder from 'ensemble'.",
+        )
         parser.add_argument("--out", type=Path, required=True, help="Output folder.")
 
     def run(self, args: argparse.Namespace) -> int:
         from autobuild.predictor import AutoBuildPredictor
         from autobuild.scoring import feature_importance, score_modules, write_records
 
-        pred = AutoBuildPredictor.load(args.checkpoint)
-        if pred.config.graph_format == "ir":
+        pred = _load_scorer(args.checkpoint)
+        if isinstance(pred, AutoBuildPredictor) and pred.config.graph_format == "ir":
             return _write_op_importance(pred, args.out)
-        scores = score_modules(pred)
-        importance = feature_importance(pred)
+        if isinstance(pred, AutoBuildPredictor):
+            scores = score_modules(pred)
+            importance = feature_importance(pred)
+        else:  # an ensemble: confidence-weighted scores with a spread; importance of member 1
+            scores = pred.score_modules()
+            importance = feature_importance(pred.members[0])
         args.out.mkdir(parents=True, exist_ok=True)
         write_records(args.out / "subgraph_scores.csv", _score_rows(scores), space=pred.space)
         write_records(args.out / "feature_importance.csv", importance.categories)
@@ -294,7 +302,9 @@ class _ScoreCommand(_Command):
                     pred.space.unit_name(u),
                     str(len(scores.unit(u))),
                     _layers_text(pred.space, best),
-                    f"{best.score:.4g}",
+                    f"{best.score:.4g} ± {best.spread:.2g}"
+                    if best.spread
+                    else f"{best.score:.4g}",
                 ]
             )
         _print_table(["unit", "subgraphs", "best subgraph", "score"], rows)
@@ -311,8 +321,8 @@ class _BuildCommand(_Command):
             "checkpoint",
             type=Path,
             nargs="+",
-            help="Checkpoint folder(s) from 'train'; several combine by the union of their "
-            "top-K sets.",
+            help="Checkpoint folder(s) from 'train', or ensemble folders from 'ensemble'; "
+            "several combine by the union of their top-K sets.",
         )
         parser.add_argument(
             "--k",
@@ -359,7 +369,7 @@ class _BuildCommand(_Command):
         from autobuild.predictor import AutoBuildPredictor
         from autobuild.scoring import score_modules
 
-        preds = [AutoBuildPredictor.load(c) for c in args.checkpoint]
+        preds = [_load_scorer(c) for c in args.checkpoint]
         space = preds[0].space
         for c, p in zip(args.checkpoint[1:], preds[1:], strict=True):
             if p.space.fingerprint() != space.fingerprint():
@@ -370,13 +380,21 @@ class _BuildCommand(_Command):
         if args.candidates is not None:
             if len(preds) > 1:
                 raise CLIUsageError("--candidates ranks with one checkpoint; give exactly one.")
-            ranked = rank_candidates(preds[0], read_architectures(args.candidates, space))
+            pool = read_architectures(args.candidates, space)
+            if isinstance(preds[0], AutoBuildPredictor):
+                ranked = rank_candidates(preds[0], pool)
+            else:
+                ranked = preds[0].rank_candidates(pool)
         else:
             k = args.k[0] if len(args.k) == 1 else args.k
             globals_ = _global_values(space, args.set_global)
-            reduced = reduce_space(
-                [score_modules(p, globals_=globals_) for p in preds], k, mode=args.mode
-            )
+            tables = [
+                score_modules(p, globals_=globals_)
+                if isinstance(p, AutoBuildPredictor)
+                else p.score_modules(globals_=globals_)
+                for p in preds
+            ]
+            reduced = reduce_space(tables, k, mode=args.mode)
             ranked = reduced.ranked(args.top)
             write_json_atomic(
                 args.out / "reduced_space.json",
@@ -508,6 +526,159 @@ class _MeasureCommand(_Command):
         return 0
 
 
+def _add_labelled(parser: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that learn from labelled data."""
+    _add_space(parser)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="CSV/JSON/Parquet file with an 'arch' column and metric columns (optional "
+        "for nasbench-macro: the benchmark table is used).",
+    )
+    parser.add_argument(
+        "--target",
+        help="Target expression over metric names; higher is better, so negate costs, "
+        "e.g. '-fid' (default for nasbench-macro: mean_acc).",
+    )
+    parser.add_argument(
+        "--n-labeled", type=_positive_int, help="Use N random rows of the data (seeded)."
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="Seed of the labelled draw (the same N and seed draw the same rows in train, "
+        "ensemble and exhaustive; default: 0).",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="Refuse NaN/infinite metrics or targets instead of skipping them.",
+    )
+
+
+def _add_ensemble_options(parser: argparse.ArgumentParser) -> None:
+    from autobuild.ensemble import EXECUTORS
+
+    parser.add_argument("--folds", type=_positive_int, default=5, help="Folds (default: 5).")
+    parser.add_argument(
+        "--seeds", type=_positive_int, default=4, help="Shuffling seeds (default: 4)."
+    )
+    parser.add_argument(
+        "--executor",
+        choices=list(EXECUTORS),
+        default="process",
+        help="Where members train: local worker processes (default), this process, or Ray.",
+    )
+    parser.add_argument("--jobs", type=_positive_int, help="Local worker processes.")
+    parser.add_argument("--ray-address", help="Address of a running Ray cluster.")
+    parser.add_argument("--epochs", type=_positive_int, help="Epochs per member.")
+    parser.add_argument("--out", type=Path, required=True, help="Output folder.")
+
+
+def _fit_ensemble_from_args(args: argparse.Namespace, **params: Any) -> Any:
+    from autobuild.ensemble import fit_ensemble
+    from autobuild.predictor import select_labelled
+
+    data, target = _load_labelled(args.space, args.data, args.target, args.strict)
+    chosen, y = select_labelled(
+        data, target, n_labeled=args.n_labeled, seed=args.seed, strict=args.strict
+    )
+    if args.epochs is not None:
+        params["epochs"] = args.epochs
+    return fit_ensemble(
+        data.space,
+        list(chosen.archs),
+        y,
+        folds=args.folds,
+        seeds=[1000 * args.seed + i for i in range(args.seeds)],
+        executor=args.executor,
+        n_jobs=args.jobs,
+        ray_address=args.ray_address,
+        out=args.out,
+        metadata={"target": target, "seed": args.seed, "data": data.source},
+        **params,
+    )
+
+
+def _ensemble_summary(ens: Any) -> None:
+    hops = ens.hop_weights.mean(0)
+    print(
+        f"{len(ens)} members; mean held-out Spearman of the prediction "
+        f"{float(ens.prediction_weights.mean()):.3f}; mean hop weights "
+        + " ".join(f"{v:.3f}" for v in hops)
+    )
+
+
+class _EnsembleCommand(_Command):
+    name = "ensemble"
+    help = "Train a k-fold x seeds ensemble of predictors for few labels (then: build DIR)."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        _add_labelled(parser)
+        _add_ensemble_options(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        ens = _fit_ensemble_from_args(args)
+        _ensemble_summary(ens)
+        print(f"Ensemble in {args.out}; build from it with: autobuild build {args.out}")
+        return 0
+
+
+class _ExhaustiveCommand(_Command):
+    name = "exhaustive"
+    help = (
+        "Exhaustive-Search baseline: an MSE-only ensemble predicts every architecture of "
+        "the space; writes the top N."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        _add_labelled(parser)
+        parser.add_argument(
+            "--top", type=_positive_int, default=4, help="Architectures to keep (default: 4)."
+        )
+        _add_ensemble_options(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        import json
+
+        from autobuild._atomic import write_csv_atomic
+        from autobuild.ensemble import exhaustive_search
+
+        ens = _fit_ensemble_from_args(args, corr_lambda=0.0, unit_lambda=0.0)
+        _ensemble_summary(ens)
+        result = exhaustive_search(
+            ens.members, ens.prediction_weights, top=args.top, progress=sys.stderr.isatty()
+        )
+        rows = result.rows(ens.space)
+        header = ["rank", "arch_id", "arch", "prediction", "spread"]
+        write_csv_atomic(
+            args.out / "top.csv",
+            header,
+            (
+                [r["rank"], r["arch_id"], json.dumps(r["arch"]), r["prediction"], r["spread"]]
+                for r in rows
+            ),
+        )
+        _print_table(
+            ["rank", "arch_id", "prediction", "spread"],
+            [
+                [
+                    str(r["rank"]),
+                    str(r["arch_id"]),
+                    f"{r['prediction']:.4g}",
+                    f"{r['spread']:.3g}",
+                ]
+                for r in rows
+            ],
+        )
+        print(
+            f"Scored {result.n_scored:,} architectures in {result.seconds:.1f} s; top "
+            f"{len(rows)} in {args.out / 'top.csv'}"
+        )
+        return 0
+
+
 class _ExportOnnxCommand(_Command):
     name = "export-onnx"
     help = "Export the network of an architecture to ONNX, and optionally its IR graph (JSON)."
@@ -627,6 +798,8 @@ _COMMANDS: dict[str, type[_Command]] = {
         _PredictCommand,
         _ScoreCommand,
         _BuildCommand,
+        _EnsembleCommand,
+        _ExhaustiveCommand,
         _MeasureCommand,
         _ExportOnnxCommand,
         _SpacesCommand,
@@ -693,6 +866,17 @@ def _layers_text(space: Any, record: Any) -> str:
     if not layers:
         return "(empty)"
     return " > ".join(":".join(str(v) for v in layer) for layer in layers)
+
+
+def _load_scorer(path: Path) -> Any:
+    """A predictor checkpoint, or an ensemble folder (it has ``ensemble.json``)."""
+    from autobuild.ensemble import PredictorEnsemble
+    from autobuild.ensemble.ensemble import ENSEMBLE_FILE
+    from autobuild.predictor import AutoBuildPredictor
+
+    if (path / ENSEMBLE_FILE).is_file():
+        return PredictorEnsemble.load(path)
+    return AutoBuildPredictor.load(path)
 
 
 def _write_op_importance(pred: Any, out: Path) -> int:

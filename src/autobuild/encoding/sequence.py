@@ -19,19 +19,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from autobuild.encoding.batch import Category, GraphBatch
-from autobuild.exceptions import EncodingError
+from autobuild.exceptions import EncodingError, SearchSpaceError
 from autobuild.spaces import (
     Architecture,
     CategoricalFeature,
     NumericFeature,
     SearchSpace,
+    StageConfig,
     Subgraph,
     Value,
 )
@@ -84,6 +85,7 @@ class SequenceGraphEncoder:
             self._layer_cols.append(self._column(name, space.layer_feature(name)))
         for g in space.global_features:
             self._global_cols.append(self._column(g.name, g))
+        self._layout: _RangeLayout | None = None
 
     def _column(self, name: str, feature: Any) -> tuple[bool, int, Any]:
         if isinstance(feature, CategoricalFeature):
@@ -219,6 +221,83 @@ class SequenceGraphEncoder:
         ]
         return batch, subgraphs
 
+    def encode_architecture_range(self, start: int, stop: int) -> GraphBatch:
+        """Encode architectures ``start .. stop - 1`` of the space, in enumeration order.
+
+        Equals ``encode_batch(archs[start:stop])`` with
+        ``archs = list(space.enumerate_architectures())``, row for row, but is vectorised:
+        architecture ``i`` is read as a mixed-radix number (global values, then one digit per
+        stage's configuration, the last stage fastest), every (stage, position, choice)
+        node row is encoded once, and a range is assembled with NumPy indexing, so
+        spaces far too large to hold as graphs can be streamed in chunks.
+
+        Args:
+            start: First architecture index (``0 <= start <= stop``).
+            stop: One past the last index (``<= space.size()``).
+
+        Raises:
+            EncodingError: If the range is invalid or contains an architecture without layers.
+            SearchSpaceError: If the space has interval-valued features (not enumerable).
+        """
+        layout = self._range_layout()
+        n = self._check_range(start, stop)
+        digits = layout.digits(start, n)
+        k = len(layout.globals)
+        lengths = np.zeros((n, self.space.num_stages), dtype=np.int64)
+        slots = []
+        for si, stage in enumerate(layout.stages):
+            length, rows = stage.decode(digits[k + si])
+            lengths[:, si] = length
+            slots.append(rows)
+        slot = np.concatenate(slots, axis=1) if slots else np.zeros((n, 0), dtype=np.int64)
+        present = slot >= 0
+        sizes = lengths.sum(1)
+        if n and not sizes.all():
+            bad = start + int(np.flatnonzero(sizes == 0)[0])
+            raise EncodingError(
+                f"Architecture {self.space.canonical_id(self.architecture_at(bad))!r} (index "
+                f"{bad}) has no layers; a graph needs at least one node."
+            )
+        rows = slot[present]  # row-major: stage by stage, layer by layer, graph by graph
+        x_cat = layout.cat_rows[rows]
+        x_num = layout.num_rows[rows]
+        for gi, (is_cat, col, values) in enumerate(layout.globals):
+            per_node = np.repeat(values[digits[gi]], sizes)
+            if is_cat:
+                x_cat[:, col] = per_node
+            else:
+                x_num[:, col] = per_node
+        ptr = torch.zeros(n + 1, dtype=torch.long)
+        if n:
+            torch.cumsum(torch.from_numpy(sizes), 0, out=ptr[1:])
+        unit_len = np.stack([lengths[:, list(u)].sum(1) for u in self.space.units], axis=1)
+        return GraphBatch(
+            torch.from_numpy(x_cat),
+            torch.from_numpy(x_num),
+            ptr,
+            torch.from_numpy(unit_len.reshape(n, self.space.num_units)),
+        )
+
+    def architecture_at(self, index: int) -> Architecture:
+        """Architecture number ``index`` of :meth:`SearchSpace.enumerate_architectures`.
+
+        Raises:
+            EncodingError: If ``index`` is not in ``0 .. space.size() - 1``.
+            SearchSpaceError: If the space has interval-valued features (not enumerable).
+        """
+        layout = self._range_layout()
+        self._check_range(index, index + 1)
+        digits = []
+        rest = index
+        for radix in reversed(layout.radices):
+            rest, d = divmod(rest, radix)
+            digits.append(d)
+        digits.reverse()
+        k = len(layout.globals)
+        globals_ = tuple(layout.global_choices[g][digits[g]] for g in range(k))
+        stages = tuple(st.config(digits[k + i]) for i, st in enumerate(layout.stages))
+        return Architecture(stages, globals_)
+
     def encode(self, arch: Architecture) -> Data:
         """Encode one architecture as a ``torch_geometric.data.Data`` chain graph.
 
@@ -231,6 +310,84 @@ class SequenceGraphEncoder:
         return Data(x_cat=b.x_cat, x_num=b.x_num, edge_index=b.edge_index(), num_nodes=b.num_nodes)
 
     # ------------------------------------------------------------------ internals
+    def _range_layout(self) -> _RangeLayout:
+        """The mixed-radix layout of the space and its node-row tables (built once)."""
+        if self._layout is not None:
+            return self._layout
+        space = self.space
+        zeros_cat = [0] * len(self.categorical)
+        zeros_num = [0.0] * len(self.numeric)
+        cat_rows: list[list[int]] = []
+        num_rows: list[list[float]] = []
+        stages = []
+        for si, st in enumerate(space.stages):
+            choices = [st.choices_at(p) for p in range(st.max_layers)]
+            base = []
+            for p, ch in enumerate(choices):
+                base.append(len(cat_rows))
+                for c in ch:
+                    cat, num = self._node_row(si, p, c, zeros_cat, zeros_num)
+                    cat_rows.append(cat)
+                    num_rows.append(num)
+            lengths = list(range(st.min_layers, st.max_layers + 1))
+            stages.append(
+                _StageLayout(
+                    lengths=lengths,
+                    offsets=np.cumsum([0] + [st.count(n) for n in lengths]),
+                    radices=[len(ch) for ch in choices],
+                    base=base,
+                    choices=choices,
+                )
+            )
+        globals_: list[tuple[bool, int, np.ndarray]] = []
+        global_choices: list[list[Value]] = []
+        for f, (is_cat, col, table) in zip(space.global_features, self._global_cols, strict=True):
+            if f.values is None:
+                raise SearchSpaceError(
+                    f"Global feature {f.name!r} of space {space.name!r} is an interval and "
+                    "cannot be enumerated; declare a list of values."
+                )
+            values = list(f.values)
+            global_choices.append(values)
+            if is_cat:
+                globals_.append((True, col, np.asarray([table[_vkey(v)] for v in values])))
+            else:
+                normed = [table.normalize(float(v)) for v in values]
+                globals_.append((False, col, np.asarray(normed, dtype=np.float32)))
+        radices = [len(v) for v in global_choices] + [
+            space.stage_count(i) for i in range(space.num_stages)
+        ]
+        if max(radices) >= 2**62:
+            raise EncodingError(
+                f"Space {space.name!r} has a stage or global feature with {max(radices)} "
+                "choices, too many to index architectures with 64-bit integers."
+            )
+        n_rows = len(cat_rows)
+        self._layout = _RangeLayout(
+            radices=radices,
+            stages=stages,
+            globals=globals_,
+            global_choices=global_choices,
+            cat_rows=np.asarray(cat_rows, dtype=np.int64).reshape(n_rows, len(self.categorical)),
+            num_rows=np.asarray(num_rows, dtype=np.float32).reshape(n_rows, len(self.numeric)),
+        )
+        return self._layout
+
+    def _check_range(self, start: int, stop: int) -> int:
+        total = self.space.size()
+        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (start, stop))
+        if not ints or not 0 <= start <= stop <= total:
+            raise EncodingError(
+                f"Architecture range [{start!r}, {stop!r}) is invalid: space "
+                f"{self.space.name!r} has architectures 0 .. {total - 1}; give integers "
+                "with 0 <= start <= stop <= space.size()."
+            )
+        if stop - start >= 2**62:
+            raise EncodingError(
+                f"Cannot encode {stop - start} architectures at once; encode in chunks."
+            )
+        return stop - start
+
     def _append_nodes(
         self,
         stage_configs: Sequence[Sequence[Sequence[Value]]],
@@ -293,6 +450,84 @@ class SequenceGraphEncoder:
             np.asarray(rows_num, dtype=np.float32).reshape(len(rows_num), len(self.numeric))
         )
         return GraphBatch(x_cat, x_num, ptr)
+
+
+@dataclass(frozen=True)
+class _StageLayout:
+    """How one stage's configuration index maps to layers (see ``enumerate_architectures``).
+
+    Configurations are ordered by length, then by the product of the per-position choices
+    (the last position fastest): index ``offsets[j] + sum_p c_p * prod_{q > p} radices[q]``
+    has ``lengths[j]`` layers with choices ``c_p``.
+    """
+
+    lengths: list[int]
+    offsets: np.ndarray
+    radices: list[int]
+    base: list[int]
+    choices: list[list[tuple[Value, ...]]]
+
+    def decode(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lengths (`G`) and node-row indices (`G x max_layers`, -1 past the end)."""
+        which = np.searchsorted(self.offsets[1:], index, side="right")
+        length = np.asarray(self.lengths, dtype=np.int64)[which]
+        within = index - self.offsets[which]
+        rows = np.full((len(index), len(self.radices)), -1, dtype=np.int64)
+        for n in self.lengths:
+            mask = length == n
+            if n == 0 or not mask.any():
+                continue
+            rest = within[mask]
+            for p in reversed(range(n)):
+                rest, choice = np.divmod(rest, self.radices[p])
+                rows[mask, p] = self.base[p] + choice
+        return length, rows
+
+    def config(self, index: int) -> StageConfig:
+        """The configuration with index ``index`` (Python integers)."""
+        j = int(np.searchsorted(self.offsets[1:], index, side="right"))
+        rest = index - int(self.offsets[j])
+        picks = []
+        for p in reversed(range(self.lengths[j])):
+            rest, choice = divmod(rest, self.radices[p])
+            picks.append(self.choices[p][choice])
+        return tuple(reversed(picks))
+
+
+@dataclass(frozen=True)
+class _RangeLayout:
+    """Mixed-radix layout of a space's architectures and its node-row tables.
+
+    Attributes:
+        radices: One digit per global feature, then one per stage (the last fastest).
+        stages: Per-stage layouts.
+        globals: Per global feature: (categorical?, column, encoded value per choice).
+        global_choices: Per global feature: its values, in enumeration order.
+        cat_rows: Categorical columns of every (stage, position, choice) node row, with
+            the global columns left at 0.
+        num_rows: Numeric columns of the same rows.
+    """
+
+    radices: list[int]
+    stages: list[_StageLayout]
+    globals: list[tuple[bool, int, np.ndarray]]
+    global_choices: list[list[Value]]
+    cat_rows: np.ndarray
+    num_rows: np.ndarray
+
+    def digits(self, start: int, n: int) -> list[np.ndarray]:
+        """The digits of indices ``start .. start + n - 1`` (one `n` int64 array per radix)."""
+        fixed = []
+        rest = start
+        for radix in reversed(self.radices):
+            rest, d = divmod(rest, radix)
+            fixed.append(d)
+        fixed.reverse()
+        carry = np.arange(n, dtype=np.int64)
+        out: list[np.ndarray] = [carry] * len(self.radices)
+        for j in reversed(range(len(self.radices))):
+            carry, out[j] = np.divmod(carry + fixed[j], self.radices[j])
+        return out
 
 
 def _default_global(f: CategoricalFeature | NumericFeature) -> Value:

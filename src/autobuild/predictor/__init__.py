@@ -7,7 +7,7 @@ from autobuild.predictor.estimator import AutoBuildPredictor
 from autobuild.predictor.losses import HopRankingLoss, rank_average_ties, soft_rank
 from autobuild.predictor.metrics import regression_metrics
 from autobuild.predictor.moments import LabelMoments
-from autobuild.predictor.training import TrainResult, train_predictor
+from autobuild.predictor.training import TrainResult, select_labelled, train_predictor
 
 __all__ = [
     "PRESETS",
@@ -18,6 +18,7 @@ __all__ = [
     "TrainResult",
     "rank_average_ties",
     "regression_metrics",
+    "select_labelled",
     "soft_rank",
     "train_predictor",
 ]

@@ -267,12 +267,8 @@ class AutoBuildPredictor:
                 "This AutoBuildPredictor is not fitted yet; call fit() or load a checkpoint."
             )
 
-    @torch.no_grad()
-    def _forward(
-        self, archs: Sequence[Architecture], head: str = "regressor"
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Predictions (raw units) of ``head`` and hop norms."""
-        self._check_fitted()
+    def _check_head(self, head: str) -> bool:
+        """Validate ``head``; return whether it reads the additive unit head."""
         if head not in HEADS:
             raise ConfigError(f"`head` must be one of {list(HEADS)}, got {head!r}.")
         units = head != "regressor"
@@ -281,21 +277,56 @@ class AutoBuildPredictor:
                 f"head={head!r} needs a predictor trained with unit_lambda > 0; "
                 "use head='regressor'."
             )
+        return units
+
+    @torch.no_grad()
+    def _forward_batch(self, batch: GraphBatch, head: str) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions (raw units) of ``head`` and `G x (M+1)` hop norms of an encoded batch."""
+        self._check_fitted()
+        units = self._check_head(head)
         self.model_.eval()
+        p, h, contrib = self.model_.forward_with_units(batch, units=units)
+        if contrib is not None:
+            p = contrib.sum(1) if head == "units" else 0.5 * (p + contrib.sum(1))
+        pred = p.double().numpy() * self.label_std_ + self.label_mean_
+        return pred, h.T.double().numpy()
+
+    def predict_batch(self, batch: GraphBatch, head: str = "regressor") -> np.ndarray:
+        """Predicted targets in raw label units for an already-encoded batch.
+
+        The fast path for callers that encode many architectures themselves (e.g. with
+        :meth:`SequenceGraphEncoder.encode_architecture_range`): no validation or encoding,
+        just the network in eval mode without gradients.
+
+        Args:
+            batch: Full architectures of the space, encoded by :attr:`encoder` (``unit_len``
+                is needed by the unit head).
+            head: As in :meth:`predict`.
+
+        Returns:
+            A `G` array.
+
+        Raises:
+            NotFittedError: Before :meth:`fit`.
+            ConfigError: An unknown ``head``, or a unit head the predictor was trained without.
+        """
+        return self._forward_batch(batch, head)[0]
+
+    def _forward(
+        self, archs: Sequence[Architecture], head: str = "regressor"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions (raw units) of ``head`` and hop norms."""
+        self._check_fitted()
+        self._check_head(head)
         preds, norms = [], []
         for lo in range(0, len(archs), INFERENCE_BATCH):
             chunk = [self.space.validate(a) for a in archs[lo : lo + INFERENCE_BATCH]]
-            p, h, contrib = self.model_.forward_with_units(
-                self.encoder.encode_batch(chunk), units=units
-            )
-            if contrib is not None:
-                p = contrib.sum(1) if head == "units" else 0.5 * (p + contrib.sum(1))
-            preds.append(p.double().numpy())
-            norms.append(h.T.double().numpy())
+            p, h = self._forward_batch(self.encoder.encode_batch(chunk), head)
+            preds.append(p)
+            norms.append(h)
         if not preds:
             return np.zeros(0), np.zeros((0, self.model_.num_hops))
-        pred = np.concatenate(preds) * self.label_std_ + self.label_mean_
-        return pred, np.concatenate(norms)
+        return np.concatenate(preds), np.concatenate(norms)
 
     def predict(self, archs: Sequence[Architecture], head: str = "regressor") -> np.ndarray:
         """Predicted targets in raw label units (an `n` array).

@@ -17,7 +17,7 @@ from autobuild.predictor.config import PredictorConfig
 from autobuild.predictor.estimator import AutoBuildPredictor
 from autobuild.spaces import Architecture
 
-__all__ = ["TrainResult", "train_predictor"]
+__all__ = ["TrainResult", "select_labelled", "train_predictor"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,41 @@ class TrainResult:
     metrics: dict[str, Any]
     train_archs: tuple[Architecture, ...]
     test_archs: tuple[Architecture, ...]
+
+
+def select_labelled(
+    data: LabeledData,
+    target: str | TargetExpression,
+    *,
+    n_labeled: int | None = None,
+    seed: int = 0,
+    strict: bool = False,
+) -> tuple[LabeledData, np.ndarray]:
+    """The labelled rows a command uses: ``n_labeled`` rows drawn with ``seed``.
+
+    The target is computed on every row (rows where it is not finite are skipped and
+    counted, or refused with ``strict``), then ``n_labeled`` of the usable rows are drawn
+    without replacement by ``numpy.random.default_rng(seed)`` (all of them, shuffled, when
+    ``None``). Every command that takes ``--n-labeled`` and ``--seed`` draws through this
+    function, so the same numbers select the same architectures for ``train``,
+    ``ensemble`` and ``exhaustive``.
+
+    Returns:
+        The drawn rows and their target values, in draw order.
+
+    Raises:
+        DataError: More rows asked for than have a finite target.
+    """
+    expr = target if isinstance(target, TargetExpression) else TargetExpression(target)
+    usable, y_all = data.target(expr, strict=strict)
+    n = len(usable) if n_labeled is None else n_labeled
+    if n > len(usable):
+        raise DataError(
+            f"--n-labeled {n} exceeds the {len(usable)} architectures with a finite target "
+            f"{expr.text!r} in {data.source or 'the data'}; use at most {len(usable)}."
+        )
+    rows = np.random.default_rng(seed).choice(len(usable), n, replace=False)
+    return usable.subset(rows), y_all[rows]
 
 
 def train_predictor(
@@ -88,15 +123,8 @@ def train_predictor(
         raise ConfigError(f"`test_fraction` must be in [0, 1), got {test_fraction!r}.")
     expr = target if isinstance(target, TargetExpression) else TargetExpression(target)
     config = PredictorConfig.preset(preset, **params)
-    usable, y_all = data.target(expr, strict=strict)
-    n = len(usable) if n_labeled is None else n_labeled
-    if n > len(usable):
-        raise DataError(
-            f"--n-labeled {n} exceeds the {len(usable)} architectures with a finite target "
-            f"{expr.text!r} in {data.source or 'the data'}; use at most {len(usable)}."
-        )
-    rows = np.random.default_rng(seed).choice(len(usable), n, replace=False)
-    chosen, y = usable.subset(rows), y_all[rows]
+    chosen, y = select_labelled(data, expr, n_labeled=n_labeled, seed=seed, strict=strict)
+    n = len(chosen)
     n_test = round(test_fraction * n)
     n_train = n - n_test
     if n_train < 2:

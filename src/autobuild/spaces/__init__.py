@@ -18,6 +18,7 @@ from autobuild.spaces._features import CategoricalFeature, Feature, NumericFeatu
 from autobuild.spaces._space import Architecture, Layer, SearchSpace, Stage, StageConfig, Subgraph
 from autobuild.spaces.nasbench_macro import nasbench_macro
 from autobuild.spaces.ofa import ofa_mbv3, ofa_pn
+from autobuild.spaces.sd_unet import sd_unet
 
 __all__ = [
     "Architecture",
@@ -39,6 +40,7 @@ _BUILTIN: dict[str, Callable[[], SearchSpace]] = {
     "nasbench-macro": nasbench_macro,
     "ofa-mbv3": ofa_mbv3,
     "ofa-pn": ofa_pn,
+    "sd-unet": sd_unet,
 }
 
 

@@ -1,4 +1,7 @@
-"""Tests for the built-in spaces: NAS-Bench-Macro, OFA-MobileNetV3 and OFA-ProxylessNAS."""
+"""Tests for the built-in spaces: NAS-Bench-Macro, OFA-MobileNetV3 and OFA-ProxylessNAS.
+
+``sd-unet`` has its own module, ``test_sd_unet.py``.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def _ofa_arch(depths: list[int], block: tuple[int, int] = (3, 3), r: float = 224
 
 # ---------------------------------------------------------------------- registry
 def test_list_spaces_names_the_builtins():
-    assert S.list_spaces() == ["nasbench-macro", "ofa-mbv3", "ofa-pn"]
+    assert S.list_spaces() == ["nasbench-macro", "ofa-mbv3", "ofa-pn", "sd-unet"]
 
 
 @pytest.mark.parametrize("alias", ["ofa_mbv3", "OFA-MBV3", "Ofa_MbV3"])

@@ -1,0 +1,413 @@
+"""Predictor ensembles for few labels: k-fold x seeds members with confidence weights.
+
+With a few dozen labelled architectures one predictor's module scores are noisy. Following
+the paper's Stable Diffusion experiment (Mills et al., CVPR 2024, Sec. 5.3; METHOD.md §13),
+the labelled set is split into ``k`` folds under several shuffling seeds (5 x 4 = 20 members
+by default); each member trains with the hop ranking loss on ``k - 1`` folds and is tested on
+the held-out one. Its held-out Spearman at hop ``m`` (clipped at 0) is its *confidence* for
+subgraphs scored at that hop, and a subgraph's score is the confidence-weighted mean of the
+members' scores, with the weighted standard deviation reported as its uncertainty.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autobuild._atomic import atomic_path, write_json_atomic
+from autobuild.construction import BuiltArchitecture
+from autobuild.ensemble.members import MemberResult, MemberTask, fold_tasks, run_tasks
+from autobuild.exceptions import CheckpointError, ConfigError, DataError
+from autobuild.predictor import AutoBuildPredictor, PredictorConfig
+from autobuild.predictor.estimator import CONFIG_FILE, WEIGHTS_FILE
+from autobuild.scoring import ModuleScores, SubgraphScore, score_modules
+from autobuild.spaces import Architecture, SearchSpace, Value
+
+__all__ = ["ENSEMBLE_FILE", "ENSEMBLE_FORMAT", "PredictorEnsemble", "fit_ensemble"]
+
+logger = logging.getLogger(__name__)
+
+ENSEMBLE_FORMAT = "autobuild-ensemble/1"
+ENSEMBLE_FILE = "ensemble.json"
+MEMBERS_DIR = "members"
+
+
+@dataclass(frozen=True)
+class PredictorEnsemble:
+    """Fitted members with their held-out quality (see :func:`fit_ensemble`).
+
+    Attributes:
+        space: The search space.
+        members: The fitted predictors.
+        info: Per member: ``fold``, ``shuffle``, ``seed``, held-out ``srcc`` of the
+            prediction and ``hop_srcc`` per hop, ``n_train``, ``n_test``, ``train_seconds``.
+        metadata: Free JSON metadata (target expression, labelled set, timings).
+    """
+
+    space: SearchSpace
+    members: tuple[AutoBuildPredictor, ...]
+    info: tuple[dict[str, Any], ...]
+    metadata: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if not self.members or len(self.members) != len(self.info):
+            raise ConfigError("An ensemble needs at least one member and one info per member.")
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @property
+    def hop_weights(self) -> np.ndarray:
+        """`P x (M + 1)` confidence weights: held-out hop Spearman, NaN and negatives -> 0."""
+        w = np.asarray([[_nan(v) for v in i["hop_srcc"]] for i in self.info])
+        return np.clip(np.nan_to_num(w, nan=0.0), 0.0, None)
+
+    @property
+    def prediction_weights(self) -> np.ndarray:
+        """`P` weights of the members' predictions: held-out Spearman, NaN and negatives -> 0."""
+        w = np.asarray([_nan(i["srcc"]) for i in self.info])
+        return np.clip(np.nan_to_num(w, nan=0.0), 0.0, None)
+
+    # ------------------------------------------------------------------ predictions
+    def predict(
+        self, archs: Sequence[Architecture], head: str = "regressor"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted mean and weighted spread of the members' predictions.
+
+        Returns:
+            ``(mean, spread)``, two `n` arrays in label units.
+
+        Raises:
+            ConfigError: Every member has zero weight (no held-out correlation).
+        """
+        w = self.prediction_weights
+        if w.sum() == 0:
+            raise ConfigError(
+                "No member has a positive held-out Spearman, so the ensemble has no weights; "
+                "label more architectures or check the target."
+            )
+        preds = np.stack([m.predict(archs, head=head) for m in self.members])  # P x n
+        return _weighted(preds, w)
+
+    # ------------------------------------------------------------------ module scores
+    def score_modules(
+        self,
+        *,
+        globals_: Sequence[Value] | None = None,
+        shift: str = "eq5",
+        units: Sequence[int] | None = None,
+    ) -> ModuleScores:
+        """Confidence-weighted module scores of every stage subgraph.
+
+        Each member scores every subgraph (``shift`` as in
+        :func:`~autobuild.scoring.score_modules`: ``"eq5"``, the paper's distribution shift
+        and the default here, ``"additive"`` or ``"auto"``); a subgraph scored at hop ``m``
+        gets the mean of the members' scores weighted by their held-out Spearman at hop
+        ``m``, and ``spread`` is the weighted standard deviation. Weights are normalised per
+        hop, so subgraphs of different sizes stay on the label scale. An empty subgraph uses
+        the members' mean hop weight.
+
+        Raises:
+            ConfigError: No member has a positive weight at a hop some subgraph needs.
+        """
+        tables = [
+            score_modules(m, globals_=globals_, shift=shift, units=units) for m in self.members
+        ]
+        first = tables[0]
+        weights = self.hop_weights
+        scores = np.stack([[r.score for r in t.records] for t in tables])  # P x S
+        raws = np.stack([[r.raw for r in t.records] for t in tables])
+        hops = np.asarray([r.hop for r in first.records])
+        per_hop = weights[:, np.clip(hops, 0, None)]
+        w = np.where(hops[None, :] >= 0, per_hop, weights.mean(1)[:, None])
+        dead = np.flatnonzero(w.sum(0) == 0)
+        if dead.size:
+            hop = int(hops[dead[0]])
+            raise ConfigError(
+                f"No member has a positive held-out Spearman at hop {hop}, so subgraphs of "
+                f"{hop + 1} layers cannot be weighted; label more architectures."
+            )
+        mean, spread = _weighted(scores, w)
+        raw, _ = _weighted(raws, w)
+        records = tuple(
+            SubgraphScore(
+                r.unit, r.unit_name, r.n_layers, r.subgraph, r.hop, float(a), float(s), float(d)
+            )
+            for r, a, s, d in zip(first.records, raw, mean, spread, strict=True)
+        )
+        return ModuleScores(self.space, records, first.globals, first.shift)
+
+    def rank_candidates(
+        self, archs: Sequence[Architecture], *, shift: str = "eq5"
+    ) -> list[BuiltArchitecture]:
+        """Rank given architectures by the sum of their units' weighted module scores.
+
+        Like :func:`autobuild.construction.rank_candidates` for one predictor: candidates
+        with the same global feature values are scored from one module-score table.
+        """
+        space = self.space
+        unique = list(dict.fromkeys(space.validate(a) for a in archs))
+        per_arch = np.zeros((len(unique), space.num_units))
+        groups: dict[tuple[Value, ...], list[int]] = {}
+        for i, a in enumerate(unique):
+            groups.setdefault(a.globals, []).append(i)
+        for globals_, idx in groups.items():
+            table = self.score_modules(globals_=globals_, shift=shift)
+            for i in idx:
+                for u in range(space.num_units):
+                    rec = table.lookup(u, space.unit_subgraph(unique[i], u))
+                    assert rec is not None  # score_modules scores every subgraph
+                    per_arch[i, u] = rec.score
+        totals = per_arch.sum(1)
+        order = np.argsort(-totals, kind="stable")
+        return [
+            BuiltArchitecture(unique[i], float(totals[i]), tuple(float(v) for v in per_arch[i]))
+            for i in order
+        ]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write ``ensemble.json`` and one checkpoint folder per member under ``members/``."""
+        folder = Path(path)
+        for member, info in zip(self.members, self.info, strict=True):
+            member.save(folder / MEMBERS_DIR / _member_dir(info))
+        _write_index(folder, self.space, self.info, self.metadata)
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> PredictorEnsemble:
+        """Read an ensemble folder written by :func:`fit_ensemble` or :meth:`save`.
+
+        Raises:
+            CheckpointError: A missing or corrupt index or member, or members of different
+                spaces.
+        """
+        folder = Path(path)
+        index_path = folder / ENSEMBLE_FILE
+        if not index_path.is_file():
+            raise CheckpointError(
+                f"{str(folder)!r} is not an ensemble folder: {ENSEMBLE_FILE} is missing."
+            )
+        try:
+            index = json.loads(index_path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise CheckpointError(f"Cannot read {str(index_path)!r}: {err}.") from err
+        if not isinstance(index, dict) or index.get("format") != ENSEMBLE_FORMAT:
+            found = index.get("format") if isinstance(index, dict) else None
+            raise CheckpointError(
+                f"{str(index_path)!r} has format {found!r}; this autobuild reads "
+                f"{ENSEMBLE_FORMAT!r}."
+            )
+        try:
+            infos = [dict(i) for i in index["members"]]
+            members = [
+                AutoBuildPredictor.load(folder / MEMBERS_DIR / _member_dir(i)) for i in infos
+            ]
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{str(index_path)!r} is corrupt: {err}.") from err
+        space = members[0].space
+        for i, m in zip(infos, members, strict=True):
+            if m.space.fingerprint() != space.fingerprint():
+                raise CheckpointError(
+                    f"Member {_member_dir(i)} of {str(folder)!r} was trained on space "
+                    f"{m.space.name!r}, the first member on {space.name!r}."
+                )
+        return cls(space, tuple(members), tuple(infos), dict(index.get("metadata", {})))
+
+
+def fit_ensemble(
+    space: SearchSpace,
+    archs: Sequence[Architecture],
+    y: Sequence[float] | np.ndarray,
+    *,
+    folds: int = 5,
+    seeds: Sequence[int] = (0, 1, 2, 3),
+    config: PredictorConfig | None = None,
+    executor: str = "process",
+    n_jobs: int | None = None,
+    ray_address: str | None = None,
+    out: str | Path | None = None,
+    metadata: dict[str, Any] | None = None,
+    **params: Any,
+) -> PredictorEnsemble:
+    """Train a k-fold x seeds ensemble of AutoBuild predictors.
+
+    Members are independent, so they train in parallel (``executor``); each trains with one
+    thread and its own seed, so the same arguments give the same ensemble on every executor.
+    With ``out``, every member is written to ``out/members/`` as soon as it finishes and a
+    re-run with the same arguments reuses the members already there (an interrupted run
+    resumes).
+
+    Args:
+        space: The search space.
+        archs: Labelled architectures (e.g. 68).
+        y: Their labels (higher is better; negate "lower is better" metrics in the target
+            expression, e.g. ``-fid``).
+        folds: Folds per shuffling seed (``k``).
+        seeds: Shuffling seeds; ``folds x len(seeds)`` members.
+        config: Member hyper-parameters (``None``: defaults); ``corr_lambda=0`` trains
+            MSE-only members, as the Exhaustive-Search baseline does.
+        executor: ``"process"`` (default), ``"serial"`` or ``"ray"``.
+        n_jobs: Local worker processes for ``"process"``.
+        ray_address: Ray cluster address for ``"ray"``.
+        out: Folder for the ensemble (members and ``ensemble.json``).
+        metadata: JSON metadata stored in ``ensemble.json``.
+        **params: Overrides of ``config`` fields.
+
+    Returns:
+        The fitted :class:`PredictorEnsemble`.
+
+    Raises:
+        DataError: Labels that are not one finite number per architecture.
+        ConfigError: Bad folds, seeds or executor.
+    """
+    archs = [space.validate(a) for a in archs]
+    y_arr = np.asarray(y, dtype=np.float64)
+    if y_arr.shape != (len(archs),) or not np.all(np.isfinite(y_arr)):
+        raise DataError(
+            f"`y` must hold one finite label per architecture ({len(archs)}), got shape "
+            f"{y_arr.shape} with {int((~np.isfinite(y_arr)).sum())} non-finite values."
+        )
+    cfg = PredictorConfig.from_dict({**(config or PredictorConfig()).to_dict(), **params})
+    ids = [space.canonical_id(a) for a in archs]
+    tasks = fold_tasks(
+        space.to_dict(), ids, y_arr.tolist(), cfg.to_dict(), folds=folds, seeds=list(seeds)
+    )
+    folder = None if out is None else Path(out)
+    done: dict[str, dict[str, Any]] = {}
+    if folder is not None:
+        done = _finished_members(folder, tasks)
+        if done:
+            logger.info("Reusing %d finished members in %s", len(done), folder)
+    todo = [t for t in tasks if t.name not in done]
+
+    def keep(result: MemberResult) -> None:
+        info = _info(result)
+        done[result.task.name] = info
+        if folder is not None:
+            member = folder / MEMBERS_DIR / result.task.name
+            member.mkdir(parents=True, exist_ok=True)
+            with atomic_path(member / WEIGHTS_FILE) as tmp:
+                tmp.write_bytes(result.weights)
+            with atomic_path(member / CONFIG_FILE) as tmp:
+                tmp.write_text(result.meta)
+            write_json_atomic(member / "member.json", info)
+
+    in_memory: dict[str, MemberResult] = {}
+
+    def collect(result: MemberResult) -> None:
+        keep(result)
+        in_memory[result.task.name] = result
+
+    run_tasks(todo, executor=executor, n_jobs=n_jobs, ray_address=ray_address, on_result=collect)
+    infos = tuple(done[t.name] for t in tasks)
+    members = tuple(
+        _member_from_result(in_memory[t.name], space)
+        if t.name in in_memory
+        else AutoBuildPredictor.load(folder / MEMBERS_DIR / t.name)  # type: ignore[operator]
+        for t in tasks
+    )
+    meta = {
+        **(metadata or {}),
+        "folds": folds,
+        "seeds": list(seeds),
+        "n_labeled": len(archs),
+        "config": cfg.to_dict(),
+    }
+    if folder is not None:
+        _write_index(folder, space, infos, meta)
+    return PredictorEnsemble(space, members, infos, meta)
+
+
+# ---------------------------------------------------------------------------- internals
+def _weighted(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and standard deviation over axis 0; ``weights`` is `P` or `P x n`."""
+    w = weights if weights.ndim == values.ndim else weights[:, None]
+    w = np.broadcast_to(w, values.shape)
+    total = w.sum(0)
+    mean = (w * values).sum(0) / total
+    var = (w * (values - mean) ** 2).sum(0) / total
+    return mean, np.sqrt(np.maximum(var, 0.0))
+
+
+def _info(result: MemberResult) -> dict[str, Any]:
+    t = result.task
+    return {
+        "fold": t.fold,
+        "shuffle": t.shuffle,
+        "seed": t.seed,
+        "name": t.name,
+        "task": _task_digest(t),
+        **{k: _finite_or_none(v) for k, v in result.metrics.items()},
+    }
+
+
+def _task_digest(task: MemberTask) -> str:
+    """A fingerprint of everything a member's result depends on (data, folds, config)."""
+    import dataclasses
+    import hashlib
+
+    text = json.dumps(dataclasses.asdict(task), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _nan(v: Any) -> float:
+    return math.nan if v is None else float(v)
+
+
+def _finite_or_none(v: Any) -> Any:
+    """JSON has no NaN: an undefined correlation is stored as null (weight 0)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, list):
+        return [_finite_or_none(x) for x in v]
+    return v
+
+
+def _member_dir(info: dict[str, Any]) -> str:
+    return str(info.get("name") or f"s{info['shuffle']}_f{info['fold']}")
+
+
+def _member_from_result(result: MemberResult, space: SearchSpace) -> AutoBuildPredictor:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / WEIGHTS_FILE).write_bytes(result.weights)
+        (Path(tmp) / CONFIG_FILE).write_text(result.meta)
+        return AutoBuildPredictor.load(tmp, space)
+
+
+def _finished_members(folder: Path, tasks: Sequence[MemberTask]) -> dict[str, dict[str, Any]]:
+    """Members of an earlier run of exactly the same task (same data, folds, config, seed)."""
+    done: dict[str, dict[str, Any]] = {}
+    for t in tasks:
+        member = folder / MEMBERS_DIR / t.name
+        try:
+            info = json.loads((member / "member.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        files = (member / WEIGHTS_FILE).is_file() and (member / CONFIG_FILE).is_file()
+        if files and isinstance(info, dict) and info.get("task") == _task_digest(t):
+            done[t.name] = info
+    return done
+
+
+def _write_index(
+    folder: Path, space: SearchSpace, infos: Sequence[dict[str, Any]], meta: dict[str, Any]
+) -> None:
+    write_json_atomic(
+        folder / ENSEMBLE_FILE,
+        {
+            "format": ENSEMBLE_FORMAT,
+            "space": space.name,
+            "members": list(infos),
+            "metadata": meta,
+        },
+    )
