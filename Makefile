@@ -43,6 +43,8 @@ bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/latency.py --preset latency
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/latency.py --set steps=2000
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/ir.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/few_labels.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/exhaustive.py --threads 1 2
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -114,22 +114,7 @@ class _TrainCommand(_Command):
         from autobuild.predictor.config import GRAPH_FORMATS
         from autobuild.predictor.nn import CONVS, READOUTS
 
-        _add_space(parser)
-        parser.add_argument(
-            "--data",
-            type=Path,
-            help="CSV/JSON/Parquet file with an 'arch' column and metric columns (optional "
-            "for nasbench-macro: the benchmark table is used).",
-        )
-        parser.add_argument(
-            "--target",
-            help="Target expression over metric names, e.g. 'acc/latency' or '-fid' "
-            "(default for nasbench-macro: mean_acc).",
-        )
-        parser.add_argument(
-            "--n-labeled", type=_positive_int, help="Use N random rows of the data (seeded)."
-        )
-        parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+        _add_labelled(parser)
         parser.add_argument(
             "--test-fraction",
             type=_fraction,
@@ -159,11 +144,6 @@ class _TrainCommand(_Command):
             choices=list(GRAPH_FORMATS),
             help="Graph format: 'sequence' (one node per layer, default) or 'ir' (the ONNX op "
             "graph of each built network; needs the onnx package).",
-        )
-        parser.add_argument(
-            "--strict",
-            action="store_true",
-            help="Refuse NaN/infinite metrics or targets instead of skipping them.",
         )
         parser.add_argument(
             "--direction",
@@ -537,8 +517,8 @@ def _add_labelled(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--target",
-        help="Target expression over metric names; higher is better, so negate costs, "
-        "e.g. '-fid' (default for nasbench-macro: mean_acc).",
+        help="Target expression over metric names, e.g. 'acc/latency'; higher is better, "
+        "so negate costs, e.g. '-fid' (default for nasbench-macro: mean_acc).",
     )
     parser.add_argument(
         "--n-labeled", type=_positive_int, help="Use N random rows of the data (seeded)."
@@ -547,8 +527,8 @@ def _add_labelled(parser: argparse.ArgumentParser) -> None:
         "--seed",
         type=int,
         default=0,
-        help="Seed of the labelled draw (the same N and seed draw the same rows in train, "
-        "ensemble and exhaustive; default: 0).",
+        help="Random seed of the labelled draw, split and weights (the same N and seed draw "
+        "the same rows in train, ensemble and exhaustive; default: 0).",
     )
     parser.add_argument(
         "--strict",
