@@ -136,9 +136,7 @@ class GraphBatch:
             )
             shift = torch.repeat_interleave(ptr[:-1] - starts, e_sizes)  # old -> new node ids
             edges = self.edges[:, picked] + shift
-        return GraphBatch(
-            self.x_cat[nodes], self.x_num[nodes], ptr, unit_len, edges, edge_ptr
-        )
+        return GraphBatch(self.x_cat[nodes], self.x_num[nodes], ptr, unit_len, edges, edge_ptr)
 
     @staticmethod
     def concat(batches: Sequence[GraphBatch]) -> GraphBatch:

@@ -1,0 +1,723 @@
+"""Multi-objective evolutionary search over per-unit candidate subgraphs (NSGA-II on pymoo).
+
+The genome of an architecture is one index per *unit* of the space into that unit's list of
+candidate subgraphs (e.g. a :class:`~autobuild.construction.ReducedSpace`'s ``candidates`` for
+AutoBuild-NAS, or :func:`full_candidates` for the ``stage-full`` baseline); global feature
+values are fixed. pymoo runs in ask/tell mode with custom operators:
+
+* sampling: uniform genomes whose architectures are unique and not yet evaluated;
+* mutation: every unit is swapped with probability ``mutation_prob`` (at least one unit), the
+  new index drawn uniformly among that unit's *other* candidates;
+* crossover: uniform per unit when ``crossover_prob > 0``, otherwise a no-op;
+* duplicate elimination by canonical architecture id against everything already evaluated
+  (different genomes may name the same architecture, e.g. a ``concat``-mode reduced space).
+
+Budget:
+    ``initial + iterations * batch`` unique evaluations (250 by default), met exactly when the
+    space holds that many architectures. When pymoo's mating cannot produce enough new
+    children, more are made by mutating members of the population (a capped number of
+    tries), then, in spaces of at most :data:`MAX_FILL_ENUMERATION` genomes, by taking
+    not-yet-evaluated architectures in a seeded random order. A search whose space is
+    exhausted (or where no new child can be found) stops early with an
+    :class:`~autobuild.exceptions.AutobuildWarning`; it never loops forever.
+
+Failures:
+    If the ``evaluate`` callable raises an :class:`Exception` for a batch, the batch is
+    evaluated one architecture at a time; an architecture whose evaluation raises, lacks an
+    objective metric or gives a non-finite objective is recorded as ``"failed"`` with its
+    error text. Failed architectures count towards the budget, are never proposed again, are
+    infeasible for pymoo (constraint violation 1) and are excluded from the Pareto front.
+    ``KeyboardInterrupt`` and other non-``Exception`` errors propagate (a killed search).
+
+Resume:
+    With a :class:`~autobuild.search.storage.RunStore`, every evaluation is recorded the
+    moment its batch returns. Rerunning with the same ``name``, configuration and ``seed``
+    replays the seeded algorithm from the start and takes every architecture it asks for
+    from the store instead of evaluating it, so nothing is evaluated twice and the final
+    archive and front equal those of an uninterrupted run (given an evaluator that is a
+    function of the architecture).
+
+Example:
+    >>> import autobuild as ab
+    >>> from autobuild.search.nsga import full_candidates, run_search
+    >>> space = ab.spaces.get("nasbench-macro")
+    >>> def evaluate(archs):
+    ...     out = []
+    ...     for a in archs:
+    ...         ops = [layer[0] for stage in a.stages for layer in stage]
+    ...         out.append({"acc": ops.count("mb6_k5") + 0.1 * len(ops), "cost": len(ops)})
+    ...     return out
+    >>> result = run_search(space, full_candidates(space), evaluate,
+    ...                     [("acc", "max"), ("cost", "min")], initial=10, iterations=2,
+    ...                     batch=5)
+    >>> len(result.archs)
+    20
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autobuild.exceptions import AutobuildWarning, ConfigError, DataError
+from autobuild.search.storage import RunStore
+from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
+
+__all__ = [
+    "MAX_FILL_ENUMERATION",
+    "Objective",
+    "SearchResult",
+    "full_candidates",
+    "pareto_indices",
+    "run_search",
+]
+
+logger = logging.getLogger(__name__)
+
+#: One objective: a metric name and ``"max"`` or ``"min"``.
+Objective = tuple[str, str]
+#: ``evaluate(archs) -> records``: one ``{metric: value}`` dict per architecture, in order.
+EvaluateFn = Callable[[Sequence[Architecture]], Sequence[Mapping[str, float]]]
+
+#: Largest number of genomes that is enumerated to fill a batch when mutation finds no new child.
+MAX_FILL_ENUMERATION = 200_000
+#: Mutation tries per missing child before falling back to enumeration (or stopping).
+_TRIES_PER_CHILD = 50
+_FAILED_F = 1e30
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Everything a search evaluated, in evaluation order, and its Pareto front.
+
+    Attributes:
+        archs: Every unique architecture evaluated, in evaluation order.
+        metrics: The metrics of each (empty or partial for a failed evaluation).
+        status: ``"ok"`` or ``"failed"`` for each.
+        errors: Error text of each failed evaluation, ``None`` for an ok one.
+        objectives: The ``(metric, direction)`` pairs searched on.
+        pareto_indices: Indices (ascending) of the non-dominated ok evaluations; of several
+            evaluations with identical objective vectors none dominates another, so all are
+            kept.
+        n_evaluated: Evaluations done by this run (the ``evaluate`` callable was called).
+        n_reused: Evaluations taken from the run store instead.
+    """
+
+    archs: tuple[Architecture, ...]
+    metrics: tuple[dict[str, float], ...]
+    status: tuple[str, ...]
+    errors: tuple[str | None, ...]
+    objectives: tuple[Objective, ...]
+    pareto_indices: tuple[int, ...]
+    n_evaluated: int
+    n_reused: int
+
+    @property
+    def pareto_archs(self) -> list[Architecture]:
+        """The architectures of the Pareto front, in evaluation order."""
+        return [self.archs[i] for i in self.pareto_indices]
+
+    def objective_matrix(self) -> np.ndarray:
+        """``(n, n_objectives)`` objective values in original units (NaN for failed ones)."""
+        out = np.full((len(self.archs), len(self.objectives)), np.nan)
+        for i, (rec, st) in enumerate(zip(self.metrics, self.status, strict=True)):
+            if st == "ok":
+                out[i] = [rec[name] for name, _ in self.objectives]
+        return out
+
+
+def full_candidates(
+    space: SearchSpace, *, include_empty: bool = True
+) -> tuple[tuple[Subgraph, ...], ...]:
+    """Every subgraph of every unit: the candidate lists of the whole space (``stage-full``).
+
+    Args:
+        space: The search space (its layer features must be lists of values).
+        include_empty: Also list the empty subgraph of a unit whose stages all allow zero
+            layers (:meth:`SearchSpace.enumerate_subgraphs` leaves it out because it has no
+            node to score, but it is an architecture of the space).
+
+    Returns:
+        Per unit, its subgraphs in :meth:`SearchSpace.enumerate_subgraphs` order (the empty
+        one last).
+    """
+    out = []
+    for u in range(space.num_units):
+        subs = list(space.enumerate_subgraphs(u))
+        stages = space.units[u]
+        if include_empty and all(space.stages[i].min_layers == 0 for i in stages):
+            subs.append(tuple(() for _ in stages))
+        out.append(tuple(subs))
+    return tuple(out)
+
+
+def pareto_indices(values: np.ndarray, directions: Sequence[str]) -> list[int]:
+    """Indices of the non-dominated rows of ``values`` (each column maximised or minimised).
+
+    Row ``a`` dominates row ``b`` when it is at least as good in every column and better in
+    one; identical rows do not dominate each other, so all copies of a front point are kept.
+    Rows containing NaN are ignored.
+
+    Args:
+        values: ``(n, k)`` objective values in original units.
+        directions: ``"max"`` or ``"min"`` per column.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != len(directions):
+        raise ConfigError(f"values must be (n, {len(directions)}), got shape {arr.shape}")
+    sign = np.array([-1.0 if d == "max" else 1.0 for d in directions])
+    valid = np.flatnonzero(~np.isnan(arr).any(axis=1))
+    f = arr[valid] * sign  # minimise every column
+    keep: list[int] = []
+    for j in range(len(f)):
+        le = np.all(f <= f[j], axis=1)
+        lt = np.any(f < f[j], axis=1)
+        if not np.any(le & lt):
+            keep.append(int(valid[j]))
+    return keep
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _fmt(v: Value) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _subgraph_id(sg: Subgraph) -> str:
+    return "|".join(",".join(":".join(_fmt(v) for v in layer) for layer in st) for st in sg)
+
+
+class _State:
+    """Candidates, decoding and the set of architecture ids already taken (shared by operators)."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        candidates: Sequence[Sequence[Subgraph]],
+        globals_: tuple[Value, ...],
+        mutation_prob: float,
+    ) -> None:
+        self.space = space
+        self.candidates = [tuple(c) for c in candidates]
+        self.sizes = np.array([len(c) for c in self.candidates], dtype=np.int64)
+        self.globals = globals_
+        self.mutation_prob = mutation_prob
+        self.known: set[str] = set()
+        self._cache: dict[tuple[int, ...], tuple[Architecture, str]] = {}
+
+    @property
+    def n_genomes(self) -> int:
+        return math.prod(int(s) for s in self.sizes)
+
+    def decode(self, genome: Iterable[Any]) -> tuple[Architecture, str]:
+        key = tuple(int(g) for g in genome)
+        hit = self._cache.get(key)
+        if hit is None:
+            stages: list[Any] = []
+            for cands, i in zip(self.candidates, key, strict=True):
+                stages.extend(cands[i])
+            arch = self.space.validate(Architecture(tuple(stages), self.globals))
+            hit = (arch, self.space.canonical_id(arch))
+            self._cache[key] = hit
+        return hit
+
+    def key(self, genome: Iterable[Any]) -> str:
+        return self.decode(genome)[1]
+
+    def random_genome(self, rng: np.random.Generator) -> np.ndarray:
+        return np.array([int(rng.integers(s)) for s in self.sizes], dtype=np.int64)
+
+    def mutate(self, genome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = np.array(genome, dtype=np.int64, copy=True)
+        movable = np.flatnonzero(self.sizes > 1)
+        if len(movable) == 0:
+            return out
+        chosen = movable[rng.random(len(movable)) < self.mutation_prob]
+        if len(chosen) == 0:
+            chosen = np.array([movable[int(rng.integers(len(movable)))]])
+        for u in chosen:
+            step = int(rng.integers(1, int(self.sizes[u])))  # any index but the current one
+            out[u] = (out[u] + step) % self.sizes[u]
+        return out
+
+    def unique_new(self, genomes: Iterable[np.ndarray], limit: int) -> list[np.ndarray]:
+        """Genomes (in order) of new, distinct architectures, at most ``limit``."""
+        taken: set[str] = set()
+        out: list[np.ndarray] = []
+        for g in genomes:
+            if len(out) >= limit:
+                break
+            k = self.key(g)
+            if k not in self.known and k not in taken:
+                taken.add(k)
+                out.append(np.asarray(g, dtype=np.int64))
+        return out
+
+    def enumerate_new(self, rng: np.random.Generator, limit: int) -> list[np.ndarray]:
+        """Up to ``limit`` genomes of not-yet-taken architectures, in a seeded random order."""
+        every = np.array(list(itertools.product(*(range(int(s)) for s in self.sizes))))
+        order = rng.permutation(len(every))
+        return self.unique_new((every[i] for i in order), limit)
+
+
+def _build_algorithm(
+    state: _State, n_obj: int, initial: int, batch: int, crossover_prob: float, seed: int
+) -> Any:
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.duplicate import DuplicateElimination
+    from pymoo.core.mutation import Mutation
+    from pymoo.core.problem import Problem
+    from pymoo.core.sampling import Sampling
+    from pymoo.core.termination import NoTermination
+    from pymoo.operators.crossover.nox import NoCrossover
+    from pymoo.operators.crossover.ux import UniformCrossover
+
+    class _Sampling(Sampling):
+        def _do(
+            self, problem: Any, n_samples: int, *args: Any, random_state: Any = None, **kwargs: Any
+        ) -> np.ndarray:
+            rng = random_state
+            if state.n_genomes <= MAX_FILL_ENUMERATION:
+                picks = state.enumerate_new(rng, n_samples)
+            else:
+                tries = (state.random_genome(rng) for _ in range(_TRIES_PER_CHILD * n_samples))
+                picks = state.unique_new(tries, n_samples)
+            return np.array(picks, dtype=np.int64).reshape(len(picks), len(state.sizes))
+
+    class _Mutation(Mutation):
+        def _do(
+            self, problem: Any, X: np.ndarray, *args: Any, random_state: Any = None, **kwargs: Any
+        ) -> np.ndarray:
+            out = np.array(X, dtype=np.int64, copy=True)
+            for i in range(len(out)):
+                child = state.mutate(out[i], random_state)
+                for _ in range(_TRIES_PER_CHILD - 1):  # prefer a child not yet evaluated
+                    if state.key(child) not in state.known:
+                        break
+                    child = state.mutate(out[i], random_state)
+                out[i] = child
+            return out
+
+    class _Duplicates(DuplicateElimination):
+        def _do(self, pop: Any, other: Any, is_duplicate: np.ndarray) -> np.ndarray:
+            keys = [state.key(x) for x in pop.get("X")]
+            if other is None:
+                seen: set[str] = set()
+                for i, k in enumerate(keys):
+                    if k in seen or k in state.known:
+                        is_duplicate[i] = True
+                    seen.add(k)
+            else:
+                others = {state.key(x) for x in other.get("X")}
+                for i, k in enumerate(keys):
+                    if k in others:
+                        is_duplicate[i] = True
+            return is_duplicate
+
+    problem = Problem(
+        n_var=len(state.sizes),
+        n_obj=n_obj,
+        n_ieq_constr=1,
+        xl=np.zeros(len(state.sizes)),
+        xu=(state.sizes - 1).astype(np.float64),
+        vtype=int,
+    )
+    crossover = UniformCrossover(prob=crossover_prob) if crossover_prob > 0 else NoCrossover()
+    algorithm = NSGA2(
+        pop_size=initial,
+        n_offsprings=batch,
+        sampling=_Sampling(),
+        crossover=crossover,
+        mutation=_Mutation(),
+        eliminate_duplicates=_Duplicates(),
+        seed=seed,
+    )
+    algorithm.setup(problem, termination=NoTermination())
+    return algorithm
+
+
+class _Evaluations:
+    """The archive: evaluates (or replays from the store) and records architectures."""
+
+    def __init__(
+        self,
+        state: _State,
+        evaluate: EvaluateFn,
+        objectives: Sequence[Objective],
+        store: RunStore | None,
+        search_id: int | None,
+    ) -> None:
+        self.state = state
+        self.evaluate = evaluate
+        self.objectives = list(objectives)
+        self.store = store
+        self.search_id = search_id
+        self.archs: list[Architecture] = []
+        self.metrics: list[dict[str, float]] = []
+        self.status: list[str] = []
+        self.errors: list[str | None] = []
+        self.n_evaluated = 0
+        self.n_reused = 0
+
+    def run(self, genomes: Sequence[np.ndarray]) -> np.ndarray:
+        """Evaluate ``genomes`` (new, distinct architectures); return their pymoo ``F``."""
+        decoded = [self.state.decode(g) for g in genomes]
+        results: dict[str, tuple[dict[str, float], str, str | None]] = {}
+        todo: list[tuple[Architecture, str]] = []
+        for arch, key in decoded:
+            rec = None
+            if self.store is not None and self.search_id is not None:
+                rec = self.store.lookup(self.search_id, key)
+            if rec is not None:
+                results[key] = (rec.metrics, rec.status, rec.error)
+                self.n_reused += 1
+            else:
+                todo.append((arch, key))
+        if todo:
+            for (_arch, key), outcome in zip(todo, self._evaluate_new(todo), strict=True):
+                results[key] = outcome
+        f = np.empty((len(decoded), len(self.objectives)))
+        for i, (arch, key) in enumerate(decoded):
+            metrics, status, error = results[key]
+            self.state.known.add(key)
+            self.archs.append(arch)
+            self.metrics.append(dict(metrics))
+            self.status.append(status)
+            self.errors.append(error)
+            if status == "ok":
+                f[i] = [
+                    -metrics[name] if d == "max" else metrics[name] for name, d in self.objectives
+                ]
+            else:
+                f[i] = _FAILED_F
+        return f
+
+    def _evaluate_new(
+        self, todo: Sequence[tuple[Architecture, str]]
+    ) -> list[tuple[dict[str, float], str, str | None]]:
+        archs = [a for a, _ in todo]
+        start = time.time()
+        try:
+            records = list(self.evaluate(archs))
+            if len(records) != len(archs):
+                raise DataError(
+                    f"evaluate returned {len(records)} records for {len(archs)} architectures"
+                )
+            finished = time.time()
+            outcomes = [self._check(rec) for rec in records]
+            for (arch, key), outcome in zip(todo, outcomes, strict=True):
+                self._record(arch, key, outcome, start, finished)
+            return outcomes
+        except Exception as exc:
+            if len(archs) == 1:
+                outcome = ({}, "failed", _error_text(exc))
+                self._record(archs[0], todo[0][1], outcome, start, time.time())
+                return [outcome]
+            logger.warning(
+                "evaluating a batch of %d architectures failed (%s); evaluating them one at "
+                "a time",
+                len(archs),
+                _error_text(exc),
+            )
+        return [self._evaluate_new([item])[0] for item in todo]
+
+    def _check(self, rec: Mapping[str, Any]) -> tuple[dict[str, float], str, str | None]:
+        if not isinstance(rec, Mapping):
+            return {}, "failed", f"evaluate returned {rec!r}, not a mapping of metrics"
+        clean: dict[str, float] = {}
+        problems: list[str] = []
+        for k, v in rec.items():
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                problems.append(f"metric {k!r} is {v!r}, not a number")
+                continue
+            if math.isfinite(x):
+                clean[str(k)] = x
+            else:
+                problems.append(f"metric {k!r} is {x!r}")
+        missing = [name for name, _ in self.objectives if name not in clean]
+        if missing:
+            return (
+                clean,
+                "failed",
+                "; ".join([*problems, f"no finite value for objective(s) {missing}"]),
+            )
+        return clean, "ok", None
+
+    def _record(
+        self,
+        arch: Architecture,
+        key: str,
+        outcome: tuple[dict[str, float], str, str | None],
+        start: float,
+        finished: float,
+    ) -> None:
+        self.n_evaluated += 1
+        metrics, status, error = outcome
+        if status == "failed":
+            logger.warning("evaluation of %s failed: %s", key, error)
+        if self.store is not None and self.search_id is not None:
+            self.store.record(
+                self.search_id,
+                key,
+                self.state.space.to_json(arch),
+                metrics,
+                status="ok" if status == "ok" else "failed",
+                error=error,
+                started_at=start,
+                finished_at=finished,
+            )
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if text.strip() else type(exc).__name__
+
+
+def _check_int(value: Any, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"`{name}` must be an integer >= {low}, got {value!r}.")
+    return value
+
+
+def _check_prob(value: Any, name: str, low_open: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"`{name}` must be a number in [0, 1], got {value!r}.")
+    x = float(value)
+    ok = (0.0 < x <= 1.0) if low_open else (0.0 <= x <= 1.0)
+    if not ok:
+        bounds = "(0, 1]" if low_open else "[0, 1]"
+        raise ConfigError(f"`{name}` must be in {bounds}, got {value!r}.")
+    return x
+
+
+def _check_objectives(objectives: Sequence[Objective]) -> list[Objective]:
+    out: list[Objective] = []
+    for obj in objectives:
+        if (
+            not isinstance(obj, tuple | list)
+            or len(obj) != 2
+            or not isinstance(obj[0], str)
+            or obj[1] not in ("max", "min")
+        ):
+            raise ConfigError(
+                f"Each objective must be a (metric_name, 'max' | 'min') pair, got {obj!r}."
+            )
+        out.append((obj[0], obj[1]))
+    names = [n for n, _ in out]
+    if not out or len(set(names)) != len(names):
+        raise ConfigError(f"`objectives` must name one or more distinct metrics, got {names}.")
+    return out
+
+
+def _check_candidates(
+    space: SearchSpace, candidates: Sequence[Sequence[Subgraph]]
+) -> list[tuple[Subgraph, ...]]:
+    lists = [tuple(c) for c in candidates]
+    if len(lists) != space.num_units:
+        raise ConfigError(
+            f"`candidates` must hold one list per unit of space {space.name!r} "
+            f"({space.num_units}), got {len(lists)}."
+        )
+    for u, cands in enumerate(lists):
+        if not cands:
+            raise ConfigError(f"Unit {u} ({space.unit_name(u)}) has no candidate subgraphs.")
+        width = len(space.units[u])
+        for sg in cands:
+            if not isinstance(sg, tuple) or len(sg) != width:
+                raise ConfigError(
+                    f"Candidate {sg!r} of unit {u} ({space.unit_name(u)}) must be a subgraph "
+                    f"with one stage configuration per stage of the unit ({width})."
+                )
+    return lists
+
+
+def run_search(
+    space: SearchSpace,
+    candidates: Sequence[Sequence[Subgraph]],
+    evaluate: EvaluateFn,
+    objectives: Sequence[Objective],
+    *,
+    globals_: Sequence[Value] | None = None,
+    initial: int = 50,
+    iterations: int = 4,
+    batch: int = 50,
+    mutation_prob: float = 0.5,
+    crossover_prob: float = 0.0,
+    store: RunStore | None = None,
+    name: str | None = None,
+    seed: int = 0,
+) -> SearchResult:
+    """Run NSGA-II over per-unit candidate subgraphs with a budget of unique evaluations.
+
+    Args:
+        space: The search space.
+        candidates: Per unit of ``space``, the candidate subgraphs (e.g.
+            ``ReducedSpace.candidates`` or :func:`full_candidates`).
+        evaluate: ``evaluate(archs) -> records``, e.g. an evaluator's ``evaluate``.
+        objectives: ``(metric_name, "max" | "min")`` pairs.
+        globals_: Global feature values of every architecture (default: the space's
+            defaults, as the sequence encoder picks them).
+        initial: Size of the initial population (and of NSGA-II's population).
+        iterations: Number of generations after the initial one.
+        batch: Children evaluated per generation.
+        mutation_prob: Probability that a unit's subgraph is swapped (at least one is).
+        crossover_prob: Probability of uniform per-unit crossover for a pair of parents;
+            ``0`` (default) uses mutation only.
+        store: Run store to record every evaluation in and to resume from.
+        name: Search name in ``store`` (required with a store).
+        seed: Random seed; the same seed gives the same search.
+
+    Returns:
+        The archive of unique evaluations and its Pareto front.
+
+    Raises:
+        ConfigError: Invalid arguments, or ``name`` holds a different search in ``store``.
+    """
+    cands = _check_candidates(space, candidates)
+    objs = _check_objectives(objectives)
+    _check_int(initial, "initial", 1)
+    _check_int(iterations, "iterations", 0)
+    _check_int(batch, "batch", 1)
+    _check_int(seed, "seed", 0)
+    p_mut = _check_prob(mutation_prob, "mutation_prob", low_open=True)
+    p_cx = _check_prob(crossover_prob, "crossover_prob", low_open=False)
+    if globals_ is None:
+        from autobuild.encoding import SequenceGraphEncoder
+
+        globals_ = SequenceGraphEncoder(space).default_globals()
+    state = _State(space, cands, tuple(globals_), p_mut)
+    budget = initial + iterations * batch
+
+    search_id: int | None = None
+    if store is not None:
+        if not isinstance(name, str) or not name:
+            raise ConfigError("A search with a run store needs a non-empty `name`.")
+        config = {
+            "method": "nsga2",
+            "candidates": [[_subgraph_id(sg) for sg in c] for c in cands],
+            "globals": [_fmt(v) for v in state.globals],
+            "objectives": [list(o) for o in objs],
+            "initial": initial,
+            "iterations": iterations,
+            "batch": batch,
+            "mutation_prob": p_mut,
+            "crossover_prob": p_cx,
+        }
+        record = store.create_or_resume(
+            name, space_fingerprint=space.fingerprint(), config=config, seed=seed
+        )
+        search_id = record.id
+        stored = store.count(search_id)
+        if stored:
+            logger.info("resuming search %r: %d evaluations in the store", name, stored)
+
+    from pymoo.core.population import Population
+
+    archive = _Evaluations(state, evaluate, objs, store, search_id)
+    algorithm = _build_algorithm(state, len(objs), initial, batch, p_cx, seed)
+    fill_rng = np.random.default_rng([seed, 1])
+    exhausted = False
+    generation = 0
+    while len(archive.archs) < budget:
+        need = min(initial if generation == 0 else batch, budget - len(archive.archs))
+        pop = algorithm.ask()
+        genomes = [] if pop is None else state.unique_new(pop.get("X"), need)
+        if len(genomes) < need:
+            genomes += _fill(state, algorithm, genomes, need - len(genomes), fill_rng)
+        if not genomes:
+            exhausted = True
+            break
+        infills = Population.new("X", np.array(genomes, dtype=np.int64))
+        f = archive.run(genomes)
+        failed = (f[:, 0] >= _FAILED_F).astype(np.float64)
+        infills.set("F", f)
+        infills.set("G", failed[:, None])
+        infills.set("CV", failed[:, None])
+        algorithm.tell(infills=infills)
+        logger.info(
+            "generation %d: %d/%d unique evaluations", generation, len(archive.archs), budget
+        )
+        generation += 1
+
+    if len(archive.archs) < budget:
+        warnings.warn(
+            f"The search stopped after {len(archive.archs)} of {budget} unique evaluations: "
+            + (
+                "the candidate space holds no further architectures."
+                if exhausted and state.n_genomes <= MAX_FILL_ENUMERATION
+                else "no new architecture could be found."
+            ),
+            AutobuildWarning,
+            stacklevel=2,
+        )
+    if store is not None and search_id is not None:
+        extra = store.count(search_id) - len(archive.archs)
+        if extra > 0:
+            logger.warning(
+                "the store holds %d evaluations of search %r that this replay did not ask for",
+                extra,
+                name,
+            )
+        store.mark_finished(search_id)
+
+    values = np.full((len(archive.archs), len(objs)), np.nan)
+    for i, (rec, st) in enumerate(zip(archive.metrics, archive.status, strict=True)):
+        if st == "ok":
+            values[i] = [rec[n] for n, _ in objs]
+    front = pareto_indices(values, [d for _, d in objs])
+    return SearchResult(
+        archs=tuple(archive.archs),
+        metrics=tuple(archive.metrics),
+        status=tuple(archive.status),
+        errors=tuple(archive.errors),
+        objectives=tuple(objs),
+        pareto_indices=tuple(front),
+        n_evaluated=archive.n_evaluated,
+        n_reused=archive.n_reused,
+    )
+
+
+def _fill(
+    state: _State,
+    algorithm: Any,
+    chosen: Sequence[np.ndarray],
+    missing: int,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """Up to ``missing`` more new genomes: mutate population members, then enumerate."""
+    taken = {state.key(g) for g in chosen}
+    parents = [] if algorithm.pop is None else list(algorithm.pop.get("X"))
+    out: list[np.ndarray] = []
+
+    def take(genomes: Iterable[np.ndarray]) -> None:
+        for g in genomes:
+            if len(out) >= missing:
+                return
+            k = state.key(g)
+            if k not in state.known and k not in taken:
+                taken.add(k)
+                out.append(np.asarray(g, dtype=np.int64))
+
+    if parents:
+        tries = (
+            state.mutate(parents[int(rng.integers(len(parents)))], rng)
+            for _ in range(_TRIES_PER_CHILD * missing)
+        )
+        take(tries)
+    if len(out) < missing and state.n_genomes <= MAX_FILL_ENUMERATION:
+        every = state.enumerate_new(rng, missing + len(taken))
+        take(every)
+    return out
