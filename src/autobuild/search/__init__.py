@@ -1,7 +1,9 @@
-"""Search over architectures: NSGA-II over per-unit candidates and the crash-safe run store."""
+"""Search over architectures: NSGA-II, its baselines by name, and the crash-safe run store."""
 
 from __future__ import annotations
 
+from autobuild.search.layer import LayerGenome, check_insight
+from autobuild.search.methods import METHODS, run_layer_search, run_method, run_random
 from autobuild.search.nsga import (
     MAX_FILL_ENUMERATION,
     Objective,
@@ -21,15 +23,44 @@ from autobuild.search.storage import (
 
 __all__ = [
     "MAX_FILL_ENUMERATION",
+    "METHODS",
     "SCHEMA_VERSION",
     "EvaluationRecord",
     "EvaluationStatus",
+    "LayerGenome",
     "Objective",
     "RunStore",
     "SearchRecord",
     "SearchResult",
+    "check_insight",
     "full_candidates",
     "pareto_indices",
     "parse_storage_url",
+    "run_layer_search",
+    "run_method",
+    "run_random",
     "run_search",
+]
+
+# Evaluation executors and search reports.
+from autobuild.search.executors import (
+    EVALUATION_EXECUTORS,
+    EvaluationExecutor,
+    make_evaluate,
+)
+from autobuild.search.reports import (
+    hypervolume,
+    pareto_table,
+    plot_fronts,
+    write_search_outputs,
+)
+
+__all__ += [
+    "EVALUATION_EXECUTORS",
+    "EvaluationExecutor",
+    "hypervolume",
+    "make_evaluate",
+    "pareto_table",
+    "plot_fronts",
+    "write_search_outputs",
 ]

@@ -63,13 +63,13 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from autobuild.exceptions import AutobuildWarning, ConfigError, DataError
 from autobuild.search.storage import RunStore
-from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
+from autobuild.spaces import Architecture, SearchSpace, StageConfig, Subgraph, Value
 
 __all__ = [
     "MAX_FILL_ENUMERATION",
@@ -198,45 +198,74 @@ def _subgraph_id(sg: Subgraph) -> str:
     return "|".join(",".join(":".join(_fmt(v) for v in layer) for layer in st) for st in sg)
 
 
-class _State:
-    """Candidates, decoding and the set of architecture ids already taken (shared by operators)."""
+class _Genome(Protocol):
+    """A genome representation: fixed-length integer vectors that decode to stage configs.
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        candidates: Sequence[Sequence[Subgraph]],
-        globals_: tuple[Value, ...],
-        mutation_prob: float,
-    ) -> None:
-        self.space = space
+    ``run_search`` uses :class:`_SubgraphGenome`; the layer-level baselines plug in their own
+    (:mod:`autobuild.search.layer`). Everything else (pymoo, budget, duplicates, failures,
+    the run store and replay) is shared by :func:`_search`.
+    """
+
+    n_var: int
+    xl: np.ndarray
+    xu: np.ndarray
+
+    @property
+    def n_genomes(self) -> int:
+        """Number of distinct genomes (padding aside)."""
+        ...
+
+    def decode(self, genome: tuple[int, ...]) -> tuple[StageConfig, ...]:
+        """The per-stage layer configurations of ``genome``."""
+        ...
+
+    def sample(self, rng: np.random.Generator, n: int) -> Iterable[np.ndarray]:
+        """A (possibly lazy) stream of genomes for an initial population of ``n``."""
+        ...
+
+    def mutate(self, genome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A mutated copy of ``genome``."""
+        ...
+
+    def every(self) -> np.ndarray:
+        """Every genome, in a deterministic order (only called when ``n_genomes`` is small)."""
+        ...
+
+    def config(self) -> dict[str, Any]:
+        """JSON-able description of the genome, part of a stored search's configuration."""
+        ...
+
+
+class _SubgraphGenome:
+    """One index per unit into that unit's candidate subgraphs."""
+
+    def __init__(self, candidates: Sequence[Sequence[Subgraph]], mutation_prob: float) -> None:
         self.candidates = [tuple(c) for c in candidates]
         self.sizes = np.array([len(c) for c in self.candidates], dtype=np.int64)
-        self.globals = globals_
         self.mutation_prob = mutation_prob
-        self.known: set[str] = set()
-        self._cache: dict[tuple[int, ...], tuple[Architecture, str]] = {}
+        self.n_var = len(self.sizes)
+        self.xl = np.zeros(self.n_var)
+        self.xu = (self.sizes - 1).astype(np.float64)
 
     @property
     def n_genomes(self) -> int:
         return math.prod(int(s) for s in self.sizes)
 
-    def decode(self, genome: Iterable[Any]) -> tuple[Architecture, str]:
-        key = tuple(int(g) for g in genome)
-        hit = self._cache.get(key)
-        if hit is None:
-            stages: list[Any] = []
-            for cands, i in zip(self.candidates, key, strict=True):
-                stages.extend(cands[i])
-            arch = self.space.validate(Architecture(tuple(stages), self.globals))
-            hit = (arch, self.space.canonical_id(arch))
-            self._cache[key] = hit
-        return hit
-
-    def key(self, genome: Iterable[Any]) -> str:
-        return self.decode(genome)[1]
+    def decode(self, genome: tuple[int, ...]) -> tuple[StageConfig, ...]:
+        stages: list[StageConfig] = []
+        for cands, i in zip(self.candidates, genome, strict=True):
+            stages.extend(cands[i])
+        return tuple(stages)
 
     def random_genome(self, rng: np.random.Generator) -> np.ndarray:
         return np.array([int(rng.integers(s)) for s in self.sizes], dtype=np.int64)
+
+    def sample(self, rng: np.random.Generator, n: int) -> Iterable[np.ndarray]:
+        if self.n_genomes <= MAX_FILL_ENUMERATION:
+            every = self.every()
+            order = rng.permutation(len(every))
+            return (every[i] for i in order)
+        return (self.random_genome(rng) for _ in range(_TRIES_PER_CHILD * n))
 
     def mutate(self, genome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out = np.array(genome, dtype=np.int64, copy=True)
@@ -250,6 +279,47 @@ class _State:
             step = int(rng.integers(1, int(self.sizes[u])))  # any index but the current one
             out[u] = (out[u] + step) % self.sizes[u]
         return out
+
+    def every(self) -> np.ndarray:
+        return np.array(list(itertools.product(*(range(int(s)) for s in self.sizes))))
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "method": "nsga2",
+            "candidates": [[_subgraph_id(sg) for sg in c] for c in self.candidates],
+            "mutation_prob": self.mutation_prob,
+        }
+
+
+class _State:
+    """A genome, decoding to architectures and the set of ids already taken (for operators)."""
+
+    def __init__(self, space: SearchSpace, genome: _Genome, globals_: tuple[Value, ...]) -> None:
+        self.space = space
+        self.genome = genome
+        self.globals = globals_
+        self.known: set[str] = set()
+        self._cache: dict[tuple[int, ...], tuple[Architecture, str]] = {}
+
+    @property
+    def n_genomes(self) -> int:
+        return self.genome.n_genomes
+
+    def decode(self, genome: Iterable[Any]) -> tuple[Architecture, str]:
+        key = tuple(int(g) for g in genome)
+        hit = self._cache.get(key)
+        if hit is None:
+            stages = self.genome.decode(key)
+            arch = self.space.validate(Architecture(stages, self.globals))
+            hit = (arch, self.space.canonical_id(arch))
+            self._cache[key] = hit
+        return hit
+
+    def key(self, genome: Iterable[Any]) -> str:
+        return self.decode(genome)[1]
+
+    def mutate(self, genome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.genome.mutate(genome, rng)
 
     def unique_new(self, genomes: Iterable[np.ndarray], limit: int) -> list[np.ndarray]:
         """Genomes (in order) of new, distinct architectures, at most ``limit``."""
@@ -266,7 +336,7 @@ class _State:
 
     def enumerate_new(self, rng: np.random.Generator, limit: int) -> list[np.ndarray]:
         """Up to ``limit`` genomes of not-yet-taken architectures, in a seeded random order."""
-        every = np.array(list(itertools.product(*(range(int(s)) for s in self.sizes))))
+        every = self.genome.every()
         order = rng.permutation(len(every))
         return self.unique_new((every[i] for i in order), limit)
 
@@ -287,13 +357,8 @@ def _build_algorithm(
         def _do(
             self, problem: Any, n_samples: int, *args: Any, random_state: Any = None, **kwargs: Any
         ) -> np.ndarray:
-            rng = random_state
-            if state.n_genomes <= MAX_FILL_ENUMERATION:
-                picks = state.enumerate_new(rng, n_samples)
-            else:
-                tries = (state.random_genome(rng) for _ in range(_TRIES_PER_CHILD * n_samples))
-                picks = state.unique_new(tries, n_samples)
-            return np.array(picks, dtype=np.int64).reshape(len(picks), len(state.sizes))
+            picks = state.unique_new(state.genome.sample(random_state, n_samples), n_samples)
+            return np.array(picks, dtype=np.int64).reshape(len(picks), state.genome.n_var)
 
     class _Mutation(Mutation):
         def _do(
@@ -326,11 +391,11 @@ def _build_algorithm(
             return is_duplicate
 
     problem = Problem(
-        n_var=len(state.sizes),
+        n_var=state.genome.n_var,
         n_obj=n_obj,
         n_ieq_constr=1,
-        xl=np.zeros(len(state.sizes)),
-        xu=(state.sizes - 1).astype(np.float64),
+        xl=state.genome.xl,
+        xu=state.genome.xu,
         vtype=int,
     )
     crossover = UniformCrossover(prob=crossover_prob) if crossover_prob > 0 else NoCrossover()
@@ -352,13 +417,15 @@ class _Evaluations:
 
     def __init__(
         self,
-        state: _State,
+        space: SearchSpace,
+        known: set[str],
         evaluate: EvaluateFn,
         objectives: Sequence[Objective],
         store: RunStore | None,
         search_id: int | None,
     ) -> None:
-        self.state = state
+        self.space = space
+        self.known = known
         self.evaluate = evaluate
         self.objectives = list(objectives)
         self.store = store
@@ -370,9 +437,8 @@ class _Evaluations:
         self.n_evaluated = 0
         self.n_reused = 0
 
-    def run(self, genomes: Sequence[np.ndarray]) -> np.ndarray:
-        """Evaluate ``genomes`` (new, distinct architectures); return their pymoo ``F``."""
-        decoded = [self.state.decode(g) for g in genomes]
+    def run(self, decoded: Sequence[tuple[Architecture, str]]) -> np.ndarray:
+        """Evaluate ``(arch, id)`` pairs (new, distinct architectures); return pymoo's ``F``."""
         results: dict[str, tuple[dict[str, float], str, str | None]] = {}
         todo: list[tuple[Architecture, str]] = []
         for arch, key in decoded:
@@ -390,7 +456,7 @@ class _Evaluations:
         f = np.empty((len(decoded), len(self.objectives)))
         for i, (arch, key) in enumerate(decoded):
             metrics, status, error = results[key]
-            self.state.known.add(key)
+            self.known.add(key)
             self.archs.append(arch)
             self.metrics.append(dict(metrics))
             self.status.append(status)
@@ -433,6 +499,8 @@ class _Evaluations:
         return [self._evaluate_new([item])[0] for item in todo]
 
     def _check(self, rec: Mapping[str, Any]) -> tuple[dict[str, float], str, str | None]:
+        if isinstance(rec, Exception):  # an executor's per-architecture failure
+            return {}, "failed", _error_text(rec)
         if not isinstance(rec, Mapping):
             return {}, "failed", f"evaluate returned {rec!r}, not a mapping of metrics"
         clean: dict[str, float] = {}
@@ -472,7 +540,7 @@ class _Evaluations:
             self.store.record(
                 self.search_id,
                 key,
-                self.state.space.to_json(arch),
+                self.space.to_json(arch),
                 metrics,
                 status="ok" if status == "ok" else "failed",
                 error=error,
@@ -588,46 +656,94 @@ def run_search(
     """
     cands = _check_candidates(space, candidates)
     objs = _check_objectives(objectives)
+    _check_budget(initial, iterations, batch, seed)
+    p_mut = _check_prob(mutation_prob, "mutation_prob", low_open=True)
+    p_cx = _check_prob(crossover_prob, "crossover_prob", low_open=False)
+    return _search(
+        space,
+        _SubgraphGenome(cands, p_mut),
+        evaluate,
+        objs,
+        globals_=globals_,
+        initial=initial,
+        iterations=iterations,
+        batch=batch,
+        crossover_prob=p_cx,
+        store=store,
+        name=name,
+        seed=seed,
+    )
+
+
+def _check_budget(initial: Any, iterations: Any, batch: Any, seed: Any) -> None:
     _check_int(initial, "initial", 1)
     _check_int(iterations, "iterations", 0)
     _check_int(batch, "batch", 1)
     _check_int(seed, "seed", 0)
-    p_mut = _check_prob(mutation_prob, "mutation_prob", low_open=True)
-    p_cx = _check_prob(crossover_prob, "crossover_prob", low_open=False)
+
+
+def _default_globals(space: SearchSpace, globals_: Sequence[Value] | None) -> tuple[Value, ...]:
     if globals_ is None:
         from autobuild.encoding import SequenceGraphEncoder
 
         globals_ = SequenceGraphEncoder(space).default_globals()
-    state = _State(space, cands, tuple(globals_), p_mut)
-    budget = initial + iterations * batch
+    return tuple(globals_)
 
-    search_id: int | None = None
-    if store is not None:
-        if not isinstance(name, str) or not name:
-            raise ConfigError("A search with a run store needs a non-empty `name`.")
-        config = {
-            "method": "nsga2",
-            "candidates": [[_subgraph_id(sg) for sg in c] for c in cands],
-            "globals": [_fmt(v) for v in state.globals],
-            "objectives": [list(o) for o in objs],
-            "initial": initial,
-            "iterations": iterations,
-            "batch": batch,
-            "mutation_prob": p_mut,
-            "crossover_prob": p_cx,
-        }
-        record = store.create_or_resume(
-            name, space_fingerprint=space.fingerprint(), config=config, seed=seed
-        )
-        search_id = record.id
-        stored = store.count(search_id)
-        if stored:
-            logger.info("resuming search %r: %d evaluations in the store", name, stored)
+
+def _open_search(
+    store: RunStore | None,
+    name: str | None,
+    space: SearchSpace,
+    config: Mapping[str, Any],
+    seed: int,
+) -> int | None:
+    """Create or resume search ``name`` in ``store``; its id (``None`` without a store)."""
+    if store is None:
+        return None
+    if not isinstance(name, str) or not name:
+        raise ConfigError("A search with a run store needs a non-empty `name`.")
+    record = store.create_or_resume(
+        name, space_fingerprint=space.fingerprint(), config=config, seed=seed
+    )
+    stored = store.count(record.id)
+    if stored:
+        logger.info("resuming search %r: %d evaluations in the store", name, stored)
+    return record.id
+
+
+def _search(
+    space: SearchSpace,
+    genome: _Genome,
+    evaluate: EvaluateFn,
+    objs: list[Objective],
+    *,
+    globals_: Sequence[Value] | None,
+    initial: int,
+    iterations: int,
+    batch: int,
+    crossover_prob: float,
+    store: RunStore | None,
+    name: str | None,
+    seed: int,
+) -> SearchResult:
+    """The NSGA-II loop shared by every genome representation (arguments checked)."""
+    state = _State(space, genome, _default_globals(space, globals_))
+    budget = initial + iterations * batch
+    config = {
+        **genome.config(),
+        "globals": [_fmt(v) for v in state.globals],
+        "objectives": [list(o) for o in objs],
+        "initial": initial,
+        "iterations": iterations,
+        "batch": batch,
+        "crossover_prob": crossover_prob,
+    }
+    search_id = _open_search(store, name, space, config, seed)
 
     from pymoo.core.population import Population
 
-    archive = _Evaluations(state, evaluate, objs, store, search_id)
-    algorithm = _build_algorithm(state, len(objs), initial, batch, p_cx, seed)
+    archive = _Evaluations(space, state.known, evaluate, objs, store, search_id)
+    algorithm = _build_algorithm(state, len(objs), initial, batch, crossover_prob, seed)
     fill_rng = np.random.default_rng([seed, 1])
     exhausted = False
     generation = 0
@@ -641,7 +757,7 @@ def run_search(
             exhausted = True
             break
         infills = Population.new("X", np.array(genomes, dtype=np.int64))
-        f = archive.run(genomes)
+        f = archive.run([state.decode(g) for g in genomes])
         failed = (f[:, 0] >= _FAILED_F).astype(np.float64)
         infills.set("F", f)
         infills.set("G", failed[:, None])
@@ -652,16 +768,30 @@ def run_search(
         )
         generation += 1
 
+    reason = (
+        "the candidate space holds no further architectures."
+        if exhausted and state.n_genomes <= MAX_FILL_ENUMERATION
+        else "no new architecture could be found."
+    )
+    return _finish(archive, objs, budget, reason, store, search_id, name)
+
+
+def _finish(
+    archive: _Evaluations,
+    objs: list[Objective],
+    budget: int,
+    reason: str,
+    store: RunStore | None,
+    search_id: int | None,
+    name: str | None,
+) -> SearchResult:
+    """Warn about an unmet budget, close the stored search and build the result."""
     if len(archive.archs) < budget:
         warnings.warn(
             f"The search stopped after {len(archive.archs)} of {budget} unique evaluations: "
-            + (
-                "the candidate space holds no further architectures."
-                if exhausted and state.n_genomes <= MAX_FILL_ENUMERATION
-                else "no new architecture could be found."
-            ),
+            + reason,
             AutobuildWarning,
-            stacklevel=2,
+            stacklevel=4,
         )
     if store is not None and search_id is not None:
         extra = store.count(search_id) - len(archive.archs)

@@ -1,0 +1,72 @@
+"""Automatic target equations: scalarisations of two objectives for AutoBuild-NAS.
+
+The paper builds each reduced space from a hand-made target equation (e.g. ``acc / lat``)
+and names that as a limitation. Given two objectives, :func:`auto_equations` writes a family
+of weighted sums of their *standardised* values, ``w * z(a) + (1 - w) * z(b)`` for ``w`` on
+an even grid in ``[0, 1]``, where ``z`` subtracts the labelled set's mean, divides by its
+standard deviation and flips the sign of a "min" objective. Standardising makes ``w`` mean
+the same thing whatever the units (accuracy in %, FLOPs in millions), and the grid's ends
+are the two single-objective targets, so the family's reduced spaces spread from one end of
+the front to the other. The equations are ordinary target expressions (plain arithmetic on
+metric names), so they are stored in checkpoints and shown to the user as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from autobuild.data import LabeledData
+from autobuild.exceptions import ConfigError, DataError
+
+__all__ = ["auto_equations"]
+
+
+def auto_equations(
+    data: LabeledData, objectives: Sequence[tuple[str, str]], n: int = 4
+) -> list[str]:
+    """``n`` target expressions spreading between two objectives (see the module docstring).
+
+    Args:
+        data: The labelled architectures (their metric columns give the moments).
+        objectives: Two ``(metric, "max" | "min")`` pairs.
+        n: How many equations (at least 2: the two single-objective ends).
+
+    Returns:
+        Target expressions, from all-weight-on the first objective to all on the second.
+
+    Raises:
+        ConfigError: Not exactly two objectives, a bad direction or ``n < 2``.
+        DataError: An objective is missing from the data or constant over it.
+    """
+    if len(objectives) != 2:
+        raise ConfigError(
+            f"Automatic equations need exactly two objectives, got {len(objectives)}: "
+            f"{list(objectives)}; give the target equations by hand instead."
+        )
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ConfigError(f"`n` must be an integer >= 2, got {n!r}.")
+    terms = []
+    for name, direction in objectives:
+        if direction not in ("max", "min"):
+            raise ConfigError(f"Direction of {name!r} must be 'max' or 'min', got {direction!r}.")
+        if name not in data.metric_names:
+            raise DataError(
+                f"Objective {name!r} is not a metric of the labelled data; its metrics are "
+                f"{data.metric_names}."
+            )
+        _, values = data.target(name)
+        mean, std = float(np.mean(values)), float(np.std(values))
+        if not std > 0:
+            raise DataError(
+                f"Objective {name!r} is constant ({mean!r}) over the labelled data; it cannot "
+                "be standardised."
+            )
+        sign = "" if direction == "max" else "-"
+        terms.append(f"{sign}({name} - {mean!r}) / {std!r}")
+    out = []
+    for w in np.linspace(1.0, 0.0, n):
+        w = float(round(w, 6))
+        out.append(f"{w!r} * {terms[0]} + {round(1.0 - w, 6)!r} * {terms[1]}")
+    return out

@@ -1,0 +1,48 @@
+"""Automatic target equations: standardised weighted sums spanning two objectives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autobuild.data import LabeledData
+from autobuild.exceptions import ConfigError, DataError
+from autobuild.search.equations import auto_equations
+
+
+@pytest.fixture
+def data(tiny_space) -> LabeledData:
+    archs = tiny_space.sample(30, seed=0)
+    acc = np.array([a.num_layers + 0.5 * (i % 3) for i, a in enumerate(archs)], dtype=float)
+    lat = np.array([2.0 * a.num_layers + (i % 5) for i, a in enumerate(archs)], dtype=float)
+    return LabeledData(tiny_space, tuple(archs), {"acc": acc, "lat": lat})
+
+
+def test_ends_are_the_single_objectives_and_weights_spread(data):
+    eqs = auto_equations(data, [("acc", "max"), ("lat", "min")], n=4)
+    assert len(eqs) == 4
+    _, acc = data.target("acc")
+    _, lat = data.target("lat")
+    z_acc = (acc - acc.mean()) / acc.std()
+    z_lat = -(lat - lat.mean()) / lat.std()
+    values = [data.target(e)[1] for e in eqs]
+    np.testing.assert_allclose(values[0], z_acc, atol=1e-9)
+    np.testing.assert_allclose(values[-1], z_lat, atol=1e-9)
+    np.testing.assert_allclose(values[1], 2 / 3 * z_acc + 1 / 3 * z_lat, atol=1e-5)
+    # Moving weight from accuracy to latency lowers the correlation with accuracy.
+    corr = [np.corrcoef(v, acc)[0, 1] for v in values]
+    assert corr == sorted(corr, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("objectives", "n", "error", "match"),
+    [
+        ([("acc", "max")], 4, ConfigError, "exactly two"),
+        ([("acc", "max"), ("lat", "down")], 4, ConfigError, "'max' or 'min'"),
+        ([("acc", "max"), ("lat", "min")], 1, ConfigError, ">= 2"),
+        ([("acc", "max"), ("fid", "min")], 4, DataError, "'fid' is not a metric"),
+    ],
+)
+def test_bad_requests(data, objectives, n, error, match):
+    with pytest.raises(error, match=match):
+        auto_equations(data, objectives, n=n)

@@ -1,0 +1,154 @@
+"""Tests of the evaluation executors (in-process, spawn process pool, local Ray)."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from tests.unit.search._evaluators import TableEvaluator, table_metrics
+
+import autobuild as ab
+from autobuild.data import LabeledData
+from autobuild.evaluation import CostEvaluator, LookupEvaluator
+from autobuild.exceptions import ConfigError, EvaluationError
+from autobuild.search.executors import EvaluationExecutor, make_evaluate
+from autobuild.search.nsga import full_candidates, run_search
+from autobuild.spaces import Architecture, SearchSpace
+
+OBJECTIVES = [("acc", "max"), ("cost", "min")]
+
+
+@pytest.fixture(scope="module")
+def space() -> SearchSpace:
+    return ab.spaces.get("nasbench-macro")
+
+
+@pytest.fixture(scope="module")
+def archs(space: SearchSpace) -> list[Architecture]:
+    c0, c1, c2 = full_candidates(space)
+    out = []
+    for i in range(12):
+        stages = (*c0[i % len(c0)], *c1[(5 * i) % len(c1)], *c2[(7 * i + 3) % len(c2)])
+        out.append(space.validate(Architecture(tuple(stages), ())))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ray_instance() -> Iterator[None]:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _first_op(arch: Architecture) -> str:
+    return str(next(layer[0] for stage in arch.stages for layer in stage))
+
+
+def test_inprocess_matches_direct_evaluation(archs: list[Architecture]) -> None:
+    with make_evaluate(TableEvaluator()) as evaluate:
+        assert evaluate(archs) == [table_metrics(a) for a in archs]
+        assert evaluate([]) == []
+
+
+def test_process_pool_identical_and_in_order(archs: list[Architecture]) -> None:
+    expected = make_evaluate(TableEvaluator())(archs)
+    with make_evaluate(TableEvaluator(), executor="process", n_jobs=2) as evaluate:
+        assert evaluate(archs) == expected
+        assert evaluate(archs[::-1]) == expected[::-1]  # the pool is reused
+
+
+def test_ray_identical_and_in_order(archs: list[Architecture], ray_instance: None) -> None:
+    expected = make_evaluate(TableEvaluator())(archs)
+    with make_evaluate(TableEvaluator(), executor="ray") as evaluate:
+        assert evaluate(archs) == expected
+        assert evaluate(archs[::-1]) == expected[::-1]
+    import ray
+
+    assert ray.is_initialized()  # an instance the executor did not start stays up
+
+
+@pytest.mark.parametrize("executor", ["inprocess", "process", "ray"])
+def test_failure_reported_per_architecture(
+    archs: list[Architecture], executor: str, request: pytest.FixtureRequest
+) -> None:
+    if executor == "ray":
+        request.getfixturevalue("ray_instance")
+    bad = _first_op(archs[0])
+    with make_evaluate(TableEvaluator(fail=bad), executor=executor, n_jobs=2) as evaluate:
+        out = evaluate(archs)
+    assert len(out) == len(archs)
+    for a, rec in zip(archs, out, strict=True):
+        if _first_op(a) == bad:
+            assert isinstance(rec, EvaluationError)
+            assert str(rec) == f"cannot evaluate first op {bad}"
+        else:
+            assert rec == table_metrics(a)
+    assert any(isinstance(r, Exception) for r in out)
+    assert any(isinstance(r, dict) for r in out)
+
+
+def test_lookup_and_cost_evaluators_pickle(space: SearchSpace, archs: list[Architecture]) -> None:
+    data = LabeledData(
+        space=space,
+        archs=tuple(archs),
+        metrics={
+            "acc": np.array([table_metrics(a)["acc"] for a in archs]),
+            "cost": np.array([table_metrics(a)["cost"] for a in archs]),
+        },
+    )
+    lookup = LookupEvaluator(data, {"acc": "max", "cost": "min"})
+    back = pickle.loads(pickle.dumps(lookup))
+    assert back.evaluate(archs) == lookup.evaluate(archs)
+    cost = pickle.loads(pickle.dumps(CostEvaluator(space)))
+    assert cost.metric_names == CostEvaluator(space).metric_names
+    with make_evaluate(lookup, executor="process", n_jobs=2) as evaluate:
+        assert evaluate(archs) == lookup.evaluate(archs)
+
+
+def test_unknown_arch_of_lookup_fails_alone(space: SearchSpace, archs: list[Architecture]) -> None:
+    data = LabeledData(
+        space=space,
+        archs=tuple(archs[1:]),
+        metrics={"acc": np.arange(len(archs) - 1, dtype=np.float64)},
+    )
+    out = make_evaluate(LookupEvaluator(data))(archs)
+    assert isinstance(out[0], EvaluationError)
+    assert "not in" in str(out[0])
+    assert [r["acc"] for r in out[1:]] == list(range(len(archs) - 1))  # type: ignore[index]
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ConfigError, match="executor"):
+        make_evaluate(TableEvaluator(), executor="threads")
+    with pytest.raises(ConfigError, match="n_jobs"):
+        make_evaluate(TableEvaluator(), executor="process", n_jobs=0)
+    with pytest.raises(ConfigError, match="evaluate"):
+        make_evaluate(object())
+    with pytest.raises(ConfigError, match="pickled"):
+        make_evaluate(TableEvaluator(fail=lambda: None), executor="process")  # type: ignore[arg-type]
+    assert isinstance(make_evaluate(TableEvaluator()), EvaluationExecutor)
+
+
+def test_run_search_process_identical_to_inprocess(space: SearchSpace) -> None:
+    cands = full_candidates(space)
+    bad = "mb3_k3"
+    kwargs = {"initial": 10, "iterations": 1, "batch": 10, "seed": 3}
+    with make_evaluate(TableEvaluator(fail=bad)) as evaluate:
+        ref = run_search(space, cands, evaluate, OBJECTIVES, **kwargs)  # type: ignore[arg-type]
+    with make_evaluate(TableEvaluator(fail=bad), executor="process", n_jobs=2) as evaluate:
+        got = run_search(space, cands, evaluate, OBJECTIVES, **kwargs)  # type: ignore[arg-type]
+    assert len(got.archs) == 20
+    assert got.archs == ref.archs
+    assert got.metrics == ref.metrics
+    assert got.status == ref.status
+    assert got.errors == ref.errors
+    assert got.pareto_indices == ref.pareto_indices
+    failed = [i for i, s in enumerate(got.status) if s == "failed"]
+    for i in failed:
+        assert got.errors[i] == f"EvaluationError: cannot evaluate first op {bad}"
+    assert failed == [i for i, a in enumerate(got.archs) if _first_op(a) == bad]
