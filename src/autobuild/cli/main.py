@@ -659,6 +659,194 @@ class _ExhaustiveCommand(_Command):
         return 0
 
 
+class _SearchCommand(_Command):
+    name = "search"
+    help = (
+        "Multi-objective evolutionary search (NSGA-II): AutoBuild-NAS in a reduced space, or "
+        "a baseline in the whole space; resumable with --storage."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from autobuild.search import EVALUATION_EXECUTORS, METHODS
+
+        _add_space(parser)
+        parser.add_argument("--method", choices=list(METHODS), required=True)
+        parser.add_argument(
+            "--objectives",
+            type=_objectives,
+            required=True,
+            help="Metrics and directions, e.g. mean_acc:max,flops:min.",
+        )
+        parser.add_argument(
+            "--data",
+            type=Path,
+            help="Table of evaluated architectures the search looks its metrics up in "
+            "(optional for nasbench-macro: the benchmark table).",
+        )
+        parser.add_argument(
+            "--budget", type=_positive_int, default=250, help="Unique evaluations (250)."
+        )
+        parser.add_argument(
+            "--initial", type=_positive_int, default=50, help="Initial population (50)."
+        )
+        parser.add_argument(
+            "--batch", type=_positive_int, default=50, help="New evaluations per generation."
+        )
+        parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+        parser.add_argument(
+            "--labels",
+            type=_positive_int,
+            default=300,
+            help="autobuild-nas: labelled architectures its predictors train on (300); they "
+            "do not count towards the budget.",
+        )
+        parser.add_argument(
+            "--equations",
+            default="auto",
+            help="autobuild-nas: target equations separated by ';', or 'auto' (4 weighted "
+            "sums of the two standardised objectives, default).",
+        )
+        parser.add_argument(
+            "--k", type=_positive_int, default=5, help="autobuild-nas: top-K per equation (5)."
+        )
+        parser.add_argument(
+            "--insight",
+            type=Path,
+            help="layer-insight: JSON file of per-stage restrictions, e.g. "
+            '{"s1": {"max_layers": 2, "layer": {"op": ["mb6_k5"]}}}.',
+        )
+        parser.add_argument(
+            "--storage", help="Run store URL, e.g. sqlite:///runs.db (resumable with --name)."
+        )
+        parser.add_argument("--name", help="Search name in the run store.")
+        parser.add_argument(
+            "--executor",
+            choices=list(EVALUATION_EXECUTORS),
+            default="inprocess",
+            help="Where evaluations run (default: in this process).",
+        )
+        parser.add_argument("--jobs", type=_positive_int, help="Worker processes.")
+        parser.add_argument("--ray-address", help="Address of a running Ray cluster.")
+        parser.add_argument("--out", type=Path, required=True, help="Output folder.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        import json
+
+        from autobuild.evaluation import LookupEvaluator
+        from autobuild.search import RunStore, make_evaluate, run_method, write_search_outputs
+
+        if (args.budget - args.initial) % args.batch or args.budget < args.initial:
+            raise CLIUsageError(
+                f"--budget {args.budget} must be --initial {args.initial} plus a whole number "
+                f"of --batch {args.batch} generations, e.g. {args.initial + 4 * args.batch}."
+            )
+        if args.storage is not None and not args.name:
+            raise CLIUsageError("--storage needs --name (the search to create or resume).")
+        # The table is the lookup evaluator; the search needs no target expression ("-").
+        data, _ = _load_labelled(args.space, args.data, "-", False)
+        space = data.space
+        directions = dict(args.objectives)
+        missing = [m for m in directions if m not in data.metric_names]
+        if missing:
+            raise CLIUsageError(
+                f"Objective(s) {missing} are not metrics of the table; its metrics are "
+                f"{data.metric_names}."
+            )
+        candidates = None
+        if args.method == "autobuild-nas":
+            candidates = _autobuild_candidates(args, data)
+        insight = None
+        if args.insight is not None:
+            try:
+                insight = json.loads(args.insight.read_text())
+            except (OSError, json.JSONDecodeError) as err:
+                raise CLIUsageError(f"Cannot read --insight {args.insight}: {err}.") from err
+        store = None if args.storage is None else RunStore.from_url(args.storage)
+        evaluate = make_evaluate(
+            LookupEvaluator(data, directions),
+            executor=args.executor,
+            n_jobs=args.jobs,
+            ray_address=args.ray_address,
+        )
+        try:
+            result = run_method(
+                space,
+                args.method,
+                evaluate,
+                list(args.objectives),
+                candidates=candidates,
+                insight=insight,
+                initial=args.initial,
+                iterations=(args.budget - args.initial) // args.batch,
+                batch=args.batch,
+                store=store,
+                name=args.name,
+                seed=args.seed,
+            )
+        finally:
+            evaluate.close()
+            if store is not None:
+                store.close()
+        paths = write_search_outputs(args.out, space, result)
+        front = result.pareto_indices
+        _print_table(
+            ["arch_id", *directions],
+            [
+                [space.arch_id(result.archs[i])]
+                + [f"{result.metrics[i][m]:.5g}" for m in directions]
+                for i in front[:15]
+            ],
+        )
+        failed = sum(st != "ok" for st in result.status)
+        print(
+            f"{args.method}: {len(result.archs)} unique evaluations ({result.n_evaluated} new, "
+            f"{result.n_reused} from the run store, {failed} failed); {len(front)} on the "
+            f"Pareto front; {paths['evaluated'].name} and {paths['pareto_csv'].name} in {args.out}"
+        )
+        return 0
+
+
+def _autobuild_candidates(args: argparse.Namespace, data: Any) -> Any:
+    """AutoBuild-NAS: predictors per target equation on --labels rows, union of top-K."""
+    from autobuild.construction import reduce_space
+    from autobuild.predictor import AutoBuildPredictor, select_labelled
+    from autobuild.scoring import score_modules
+    from autobuild.search.equations import auto_equations
+
+    first = args.objectives[0][0]
+    chosen, _ = select_labelled(data, first, n_labeled=args.labels, seed=args.seed)
+    if args.equations == "auto":
+        equations = auto_equations(chosen, args.objectives)
+    else:
+        equations = [e.strip() for e in args.equations.split(";") if e.strip()]
+    tables = []
+    for i, eq in enumerate(equations):
+        rows, y = chosen.target(eq)
+        pred = AutoBuildPredictor(data.space, random_state=args.seed + i).fit(list(rows.archs), y)
+        tables.append(score_modules(pred))
+        logger.info("Equation %d/%d trained: %s", i + 1, len(equations), eq)
+    reduced = reduce_space(tables, args.k, mode="union")
+    logger.info(
+        "AutoBuild-NAS reduced space: %s subgraphs per unit, %d architectures",
+        "/".join(str(len(c)) for c in reduced.candidates),
+        reduced.size(),
+    )
+    return reduced.candidates
+
+
+def _objectives(text: str) -> list[tuple[str, str]]:
+    out = []
+    for item in text.split(","):
+        name, sep, direction = item.strip().rpartition(":")
+        if not sep or not name or direction not in ("max", "min"):
+            raise argparse.ArgumentTypeError(
+                f"expected METRIC:max or METRIC:min separated by commas, e.g. "
+                f"mean_acc:max,flops:min; got {text!r}"
+            )
+        out.append((name, direction))
+    return out
+
+
 class _ExportOnnxCommand(_Command):
     name = "export-onnx"
     help = "Export the network of an architecture to ONNX, and optionally its IR graph (JSON)."
@@ -780,6 +968,7 @@ _COMMANDS: dict[str, type[_Command]] = {
         _BuildCommand,
         _EnsembleCommand,
         _ExhaustiveCommand,
+        _SearchCommand,
         _MeasureCommand,
         _ExportOnnxCommand,
         _SpacesCommand,

@@ -85,7 +85,9 @@ logger = logging.getLogger(__name__)
 #: One objective: a metric name and ``"max"`` or ``"min"``.
 Objective = tuple[str, str]
 #: ``evaluate(archs) -> records``: one ``{metric: value}`` dict per architecture, in order.
-EvaluateFn = Callable[[Sequence[Architecture]], Sequence[Mapping[str, float]]]
+#: ``evaluate(archs)``: one metrics mapping per architecture, in order, or the exception
+#: that architecture's evaluation raised (the executors report failures this way).
+EvaluateFn = Callable[[Sequence[Architecture]], Sequence[Mapping[str, float] | Exception]]
 
 #: Largest number of genomes that is enumerated to fill a batch when mutation finds no new child.
 MAX_FILL_ENUMERATION = 200_000
@@ -498,7 +500,9 @@ class _Evaluations:
             )
         return [self._evaluate_new([item])[0] for item in todo]
 
-    def _check(self, rec: Mapping[str, Any]) -> tuple[dict[str, float], str, str | None]:
+    def _check(
+        self, rec: Mapping[str, Any] | Exception
+    ) -> tuple[dict[str, float], str, str | None]:
         if isinstance(rec, Exception):  # an executor's per-architecture failure
             return {}, "failed", _error_text(rec)
         if not isinstance(rec, Mapping):
