@@ -26,16 +26,17 @@ Executors:
       (and shut down by :meth:`close`).
 
 Evaluators are sent to the workers:
-    In ``"process"`` and ``"ray"`` mode the evaluator object itself is pickled and sent to
-    every worker once (the pool initializer; ``ray.put``), and each task carries only its
-    :class:`~autobuild.spaces.Architecture`. The evaluator must therefore be picklable and its
-    class importable by module path in a worker (define it in a module, not in ``__main__``
-    of an interactive session). The library's evaluators are plain objects holding their
-    :class:`~autobuild.spaces.SearchSpace` (whose model builder and native-id codec are
-    module-level objects, pickled by reference) and, for a lookup, its table: they pickle as
-    they are, and a worker rebuilds nothing. A measured evaluator (e.g. CPU latency) measures
-    on the worker's machine; run it with ``"inprocess"`` when the numbers must come from one
-    machine. A worker evaluates one architecture at a time with the evaluator's own threading.
+    In ``"process"`` and ``"ray"`` mode the evaluator object itself is serialised (by
+    multiprocessing or Ray) and sent to every worker once (the pool initializer; ``ray.put``),
+    and each task carries only its :class:`~autobuild.spaces.Architecture`. The evaluator must
+    therefore be picklable and its class importable by module path in a worker (define it in a
+    module, not in ``__main__`` of an interactive session). The library's evaluators are plain
+    objects holding their :class:`~autobuild.spaces.SearchSpace` (whose model builder and
+    native-id codec are module-level objects, pickled by reference) and, for a lookup, its
+    table: they pickle as they are, and a worker rebuilds nothing. A measured evaluator (e.g.
+    CPU latency) measures on the worker's machine; run it with ``"inprocess"`` when the numbers
+    must come from one machine. A worker evaluates one architecture at a time with the
+    evaluator's own threading.
 
 Example:
     >>> from autobuild.search.executors import make_evaluate
@@ -50,7 +51,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
@@ -84,23 +84,11 @@ def _evaluate_fn(evaluator: Any) -> Callable[[Sequence[Architecture]], Any]:
     )
 
 
-def _transportable(exc: Exception) -> Exception:
-    """``exc`` if it survives pickling, else an :class:`EvaluationError` with the same text."""
-    try:
-        back = pickle.loads(pickle.dumps(exc))
-        if type(back) is type(exc) and str(back) == str(exc):
-            return exc
-    except Exception:
-        pass
-    return EvaluationError(f"{type(exc).__name__}: {exc}")
-
-
 def evaluate_one(evaluator: Any, arch: Architecture) -> EvaluationOutcome:
     """Evaluate one architecture; return its metrics dict or the exception it raised.
 
     This is the task every executor runs for an architecture. Only :class:`Exception` is
-    caught (``KeyboardInterrupt`` propagates); an exception that would not survive pickling
-    is replaced by an :class:`~autobuild.exceptions.EvaluationError` with the same text.
+    caught (``KeyboardInterrupt`` propagates).
     """
     try:
         records = list(_evaluate_fn(evaluator)([arch]))
@@ -111,12 +99,29 @@ def evaluate_one(evaluator: Any, arch: Architecture) -> EvaluationOutcome:
         return {str(k): v for k, v in dict(records[0]).items()}
     except Exception as exc:
         logger.debug("evaluation failed", exc_info=True)
-        return _transportable(exc)
+        return exc
 
 
-def _init_worker(payload: bytes) -> None:
+def _init_worker(evaluator: Any) -> None:
     global _WORKER_EVALUATOR
-    _WORKER_EVALUATOR = pickle.loads(payload)
+    _WORKER_EVALUATOR = evaluator
+
+
+def _outcome(future: Any) -> EvaluationOutcome:
+    """A worker's result; an exception the worker could not send back becomes text."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        out: EvaluationOutcome = future.result()
+    except BrokenProcessPool:
+        raise
+    except Exception as exc:  # e.g. an exception object that cannot be serialised
+        return EvaluationError(f"the worker could not return its result: {_text(exc)}")
+    return out
+
+
+def _text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _worker_task(arch: Architecture) -> EvaluationOutcome:
@@ -144,8 +149,8 @@ class EvaluationExecutor:
 
     Raises:
         ConfigError: An unknown executor, a bad ``n_jobs``, an evaluator without
-            ``evaluate``, an evaluator that cannot be pickled for the workers, or Ray is not
-            installed.
+            ``evaluate``, or Ray is not installed. (An evaluator that cannot be sent to
+            worker processes is refused on the first call.)
     """
 
     def __init__(
@@ -169,17 +174,6 @@ class EvaluationExecutor:
         self.executor = executor
         self.n_jobs = n_jobs
         self.ray_address = ray_address
-        self._payload: bytes | None = None
-        if executor == "process":
-            try:
-                self._payload = pickle.dumps(evaluator)
-            except Exception as err:
-                raise ConfigError(
-                    f"executor='process' sends the evaluator to worker processes, but "
-                    f"{type(evaluator).__name__} cannot be pickled ({type(err).__name__}: "
-                    f"{err}); define it at module level with picklable attributes, or use "
-                    "executor='inprocess'."
-                ) from err
         if executor == "ray":
             try:
                 import ray  # noqa: F401
@@ -200,6 +194,7 @@ class EvaluationExecutor:
 
         Raises:
             EvaluationError: A worker process died (the pool is restarted on the next call).
+            ConfigError: ``executor="process"`` with an evaluator that cannot be pickled.
         """
         archs = list(archs)
         if not archs:
@@ -269,17 +264,30 @@ class EvaluationExecutor:
         from concurrent.futures.process import BrokenProcessPool
 
         if self._pool is None:
-            assert self._payload is not None
             workers = self.n_jobs or os.cpu_count() or 1
             self._pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self._payload,),
+                initargs=(self.evaluator,),
             )
         try:
-            futures = [self._pool.submit(_worker_task, a) for a in archs]
-            return [f.result() for f in futures]
+            try:
+                # Starting the workers sends them the evaluator (multiprocessing serialises
+                # it); an evaluator that cannot be sent fails here, in this process.
+                futures = [self._pool.submit(_worker_task, a) for a in archs]
+            except BrokenProcessPool:
+                raise
+            except Exception as err:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+                raise ConfigError(
+                    f"executor='process' sends the evaluator to worker processes, but "
+                    f"{type(self.evaluator).__name__} cannot be pickled ({type(err).__name__}: "
+                    f"{err}); define it at module level with picklable attributes, or use "
+                    "executor='inprocess'."
+                ) from err
+            return [_outcome(f) for f in futures]
         except BrokenProcessPool as err:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -129,8 +129,9 @@ def test_bad_arguments() -> None:
         make_evaluate(TableEvaluator(), executor="process", n_jobs=0)
     with pytest.raises(ConfigError, match="evaluate"):
         make_evaluate(object())
+    unsendable = make_evaluate(TableEvaluator(fail=lambda: None), executor="process")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="pickled"):
-        make_evaluate(TableEvaluator(fail=lambda: None), executor="process")  # type: ignore[arg-type]
+        unsendable([ab.spaces.get("nasbench-macro").parse("22212220")])
     assert isinstance(make_evaluate(TableEvaluator()), EvaluationExecutor)
 
 
