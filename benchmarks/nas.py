@@ -19,26 +19,13 @@ import sys
 
 import numpy as np
 
-from autobuild.construction import reduce_space
 from autobuild.data import load_nasbench_macro
 from autobuild.evaluation import LookupEvaluator
-from autobuild.predictor import AutoBuildPredictor, select_labelled
-from autobuild.scoring import score_modules
 from autobuild.search import hypervolume, make_evaluate, run_method
-from autobuild.search.equations import auto_equations
+from autobuild.search.equations import autobuild_candidates
 
 OBJECTIVES = [("mean_acc", "max"), ("flops", "min")]
 METHODS = ("autobuild-nas", "stage-full", "layer-full", "random")
-
-
-def candidates(data, seed: int, labels: int, k: int):  # type: ignore[no-untyped-def]
-    chosen, _ = select_labelled(data, "mean_acc", n_labeled=labels, seed=seed)
-    tables = []
-    for i, eq in enumerate(auto_equations(chosen, OBJECTIVES)):
-        rows, y = chosen.target(eq)
-        pred = AutoBuildPredictor(data.space, random_state=seed + i).fit(list(rows.archs), y)
-        tables.append(score_modules(pred))
-    return reduce_space(tables, k, mode="union").candidates
 
 
 def main() -> int:
@@ -57,7 +44,7 @@ def main() -> int:
     hv: dict[str, list[float]] = {m: [] for m in METHODS}
     sizes = []
     for seed in range(args.seeds):
-        cands = candidates(data, seed, args.labels, args.k)
+        cands = autobuild_candidates(data, OBJECTIVES, labels=args.labels, seed=seed, k=args.k)
         sizes.append(int(np.prod([len(c) for c in cands])))
         for method in METHODS:
             result = run_method(

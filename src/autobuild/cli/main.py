@@ -808,30 +808,14 @@ class _SearchCommand(_Command):
 
 def _autobuild_candidates(args: argparse.Namespace, data: Any) -> Any:
     """AutoBuild-NAS: predictors per target equation on --labels rows, union of top-K."""
-    from autobuild.construction import reduce_space
-    from autobuild.predictor import AutoBuildPredictor, select_labelled
-    from autobuild.scoring import score_modules
-    from autobuild.search.equations import auto_equations
+    from autobuild.search.equations import autobuild_candidates
 
-    first = args.objectives[0][0]
-    chosen, _ = select_labelled(data, first, n_labeled=args.labels, seed=args.seed)
-    if args.equations == "auto":
-        equations = auto_equations(chosen, args.objectives)
-    else:
+    equations = None
+    if args.equations != "auto":
         equations = [e.strip() for e in args.equations.split(";") if e.strip()]
-    tables = []
-    for i, eq in enumerate(equations):
-        rows, y = chosen.target(eq)
-        pred = AutoBuildPredictor(data.space, random_state=args.seed + i).fit(list(rows.archs), y)
-        tables.append(score_modules(pred))
-        logger.info("Equation %d/%d trained: %s", i + 1, len(equations), eq)
-    reduced = reduce_space(tables, args.k, mode="union")
-    logger.info(
-        "AutoBuild-NAS reduced space: %s subgraphs per unit, %d architectures",
-        "/".join(str(len(c)) for c in reduced.candidates),
-        reduced.size(),
+    return autobuild_candidates(
+        data, args.objectives, labels=args.labels, seed=args.seed, k=args.k, equations=equations
     )
-    return reduced.candidates
 
 
 def _objectives(text: str) -> list[tuple[str, str]]:

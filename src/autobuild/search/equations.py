@@ -13,14 +13,18 @@ metric names), so they are stored in checkpoints and shown to the user as text.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from autobuild.data import LabeledData
 from autobuild.exceptions import ConfigError, DataError
+from autobuild.spaces import Subgraph
 
-__all__ = ["auto_equations"]
+__all__ = ["auto_equations", "autobuild_candidates"]
+
+logger = logging.getLogger(__name__)
 
 
 def auto_equations(
@@ -70,3 +74,44 @@ def auto_equations(
         w = float(round(w, 6))
         out.append(f"{w!r} * {terms[0]} + {round(1.0 - w, 6)!r} * {terms[1]}")
     return out
+
+
+def autobuild_candidates(
+    data: LabeledData,
+    objectives: Sequence[tuple[str, str]],
+    *,
+    labels: int,
+    seed: int = 0,
+    k: int = 2,
+    equations: Sequence[str] | None = None,
+) -> tuple[tuple[Subgraph, ...], ...]:
+    """AutoBuild-NAS's reduced space: per unit, the union of every equation's top-``k``.
+
+    ``labels`` rows of ``data`` are drawn with ``seed``
+    (:func:`~autobuild.predictor.select_labelled`, as ``--n-labeled`` draws them); one
+    predictor per target equation (``None``: :func:`auto_equations` of the two objectives)
+    trains on them with seed ``seed + i``, and its module scores give that equation's top-K.
+
+    Returns:
+        Per unit, the candidate subgraphs (``ReducedSpace.candidates``), for
+        :func:`~autobuild.search.run_method` with ``method="autobuild-nas"``.
+    """
+    from autobuild.construction import reduce_space
+    from autobuild.predictor import AutoBuildPredictor, select_labelled
+    from autobuild.scoring import score_modules
+
+    chosen, _ = select_labelled(data, objectives[0][0], n_labeled=labels, seed=seed)
+    eqs = list(equations) if equations else auto_equations(chosen, objectives)
+    tables = []
+    for i, eq in enumerate(eqs):
+        rows, y = chosen.target(eq)
+        pred = AutoBuildPredictor(data.space, random_state=seed + i).fit(list(rows.archs), y)
+        tables.append(score_modules(pred))
+        logger.info("Equation %d/%d trained: %s", i + 1, len(eqs), eq)
+    reduced = reduce_space(tables, k, mode="union")
+    logger.info(
+        "AutoBuild-NAS reduced space: %s subgraphs per unit, %d architectures",
+        "/".join(str(len(c)) for c in reduced.candidates),
+        reduced.size(),
+    )
+    return reduced.candidates
