@@ -680,8 +680,29 @@ class _SearchCommand(_Command):
         parser.add_argument(
             "--data",
             type=Path,
-            help="Table of evaluated architectures the search looks its metrics up in "
-            "(optional for nasbench-macro: the benchmark table).",
+            help="Table of evaluated architectures: the search looks its metrics up in it, and "
+            "autobuild-nas draws its --labels from it (default for nasbench-macro: the "
+            "benchmark table).",
+        )
+        parser.add_argument(
+            "--evaluator",
+            metavar="MODULE:NAME",
+            help="Your evaluator: NAME in the importable MODULE, a BaseEvaluator subclass (or "
+            "factory) called with the space; it gives the objectives it names, before the "
+            "table and the measured metrics.",
+        )
+        parser.add_argument(
+            "--cache",
+            type=Path,
+            help="SQLite file caching measured latency (latency_cpu_ms, latency_cuda_ms) and, "
+            "when given, --evaluator's metrics, so each architecture is measured once; share "
+            "it between runs on one machine (default: OUT/measured.sqlite, latency only).",
+        )
+        parser.add_argument(
+            "--threads", type=_positive_int, default=1, help="CPU threads for latency (1)."
+        )
+        parser.add_argument(
+            "--repeats", type=_positive_int, default=50, help="Timed runs for latency (50)."
         )
         parser.add_argument(
             "--budget", type=_positive_int, default=250, help="Unique evaluations (250)."
@@ -731,12 +752,13 @@ class _SearchCommand(_Command):
         )
         parser.add_argument("--jobs", type=_positive_int, help="Worker processes.")
         parser.add_argument("--ray-address", help="Address of a running Ray cluster.")
+        parser.add_argument("--no-plot", action="store_true", help="Do not draw OUT/front.png.")
         parser.add_argument("--out", type=Path, required=True, help="Output folder.")
 
     def run(self, args: argparse.Namespace) -> int:
         import json
 
-        from autobuild.evaluation import LookupEvaluator
+        from autobuild import spaces
         from autobuild.search import RunStore, make_evaluate, run_method, write_search_outputs
 
         if (args.budget - args.initial) % args.batch or args.budget < args.initial:
@@ -746,19 +768,23 @@ class _SearchCommand(_Command):
             )
         if args.storage is not None and not args.name:
             raise CLIUsageError("--storage needs --name (the search to create or resume).")
-        # The table is the lookup evaluator; the search needs no target expression ("-").
-        data, _ = _load_labelled(args.space, args.data, "-", False)
-        space = data.space
+        # The table answers the objectives it holds; the search needs no target ("-").
+        space = spaces.get(args.space)
+        data = None
+        if args.data is not None or space.name == "nasbench-macro":
+            data, _ = _load_labelled(args.space, args.data, "-", False)
+            space = data.space
         directions = dict(args.objectives)
-        missing = [m for m in directions if m not in data.metric_names]
-        if missing:
-            raise CLIUsageError(
-                f"Objective(s) {missing} are not metrics of the table; its metrics are "
-                f"{data.metric_names}."
-            )
+        evaluator = _search_evaluator(args, space, data, directions)
         candidates = None
         if args.method == "autobuild-nas":
-            candidates = _autobuild_candidates(args, data)
+            if data is None:
+                raise CLIUsageError(
+                    "autobuild-nas trains its predictors on labelled architectures: give "
+                    "--data (a table with the first objective, "
+                    f"{args.objectives[0][0]!r}) to draw --labels {args.labels} from."
+                )
+            candidates = _autobuild_candidates(args, data, evaluator)
         insight = None
         if args.insight is not None:
             try:
@@ -767,7 +793,7 @@ class _SearchCommand(_Command):
                 raise CLIUsageError(f"Cannot read --insight {args.insight}: {err}.") from err
         store = None if args.storage is None else RunStore.from_url(args.storage)
         evaluate = make_evaluate(
-            LookupEvaluator(data, directions),
+            evaluator,
             executor=args.executor,
             n_jobs=args.jobs,
             ray_address=args.ray_address,
@@ -786,12 +812,15 @@ class _SearchCommand(_Command):
                 store=store,
                 name=args.name,
                 seed=args.seed,
+                progress=sys.stderr.isatty(),
             )
         finally:
             evaluate.close()
             if store is not None:
                 store.close()
         paths = write_search_outputs(args.out, space, result)
+        if not args.no_plot and len(directions) == 2:
+            paths["plot"] = _plot_search_front(args, result)
         front = result.pareto_indices
         _print_table(
             ["arch_id", *directions],
@@ -805,12 +834,114 @@ class _SearchCommand(_Command):
         print(
             f"{args.method}: {len(result.archs)} unique evaluations ({result.n_evaluated} new, "
             f"{result.n_reused} from the run store, {failed} failed); {len(front)} on the "
-            f"Pareto front; {paths['evaluated'].name} and {paths['pareto_csv'].name} in {args.out}"
+            f"Pareto front; {', '.join(p.name for p in paths.values())} in {args.out}"
         )
         return 0
 
 
-def _autobuild_candidates(args: argparse.Namespace, data: Any) -> Any:
+def _search_evaluator(
+    args: argparse.Namespace, space: Any, data: Any, directions: dict[str, str]
+) -> Any:
+    """The evaluator of the objectives: --evaluator's, then the table's, then measured."""
+    from autobuild.evaluation import (
+        CachedEvaluator,
+        CombinedEvaluator,
+        CostEvaluator,
+        LatencyEvaluator,
+        LookupEvaluator,
+    )
+
+    cache = args.cache if args.cache is not None else args.out / "measured.sqlite"
+    parts: list[Any] = []
+    todo = list(directions)
+    if args.evaluator is not None:
+        user = _user_evaluator(args.evaluator, space)
+        given = [m for m in todo if m in user.metric_names]
+        if not given:
+            raise CLIUsageError(
+                f"--evaluator {args.evaluator} gives {user.metric_names}, none of the "
+                f"objectives {todo}."
+            )
+        # Cached only when asked: a cache keyed by the class name would outlive edits to it.
+        parts.append(user if args.cache is None else CachedEvaluator(user, cache))
+        todo = [m for m in todo if m not in given]
+    table = [m for m in todo if data is not None and m in data.metric_names]
+    if table:
+        parts.append(LookupEvaluator(data, {m: directions[m] for m in table}))
+        todo = [m for m in todo if m not in table]
+    cost = [m for m in todo if m in ("params", "flops")]
+    if cost:
+        _needs_networks(space, cost)
+        parts.append(CostEvaluator(space, metrics=cost))
+        todo = [m for m in todo if m not in cost]
+    for device in ("cpu", "cuda"):
+        name = f"latency_{device}_ms"
+        if name in todo:
+            _needs_networks(space, [name])
+            latency = LatencyEvaluator(
+                space, device=device, threads=args.threads, repeats=args.repeats
+            )
+            parts.append(CachedEvaluator(latency, cache))
+            todo.remove(name)
+    if todo:
+        have = [] if data is None else data.metric_names
+        raise CLIUsageError(
+            f"No evaluator gives objective(s) {todo}: the table has {have}, the measured "
+            "metrics are params, flops, latency_cpu_ms and latency_cuda_ms, and --evaluator "
+            "MODULE:NAME adds your own."
+        )
+    return parts[0] if len(parts) == 1 else CombinedEvaluator(parts)
+
+
+def _needs_networks(space: Any, metrics: list[str]) -> None:
+    if space.builder is None:
+        raise CLIUsageError(
+            f"Objective(s) {metrics} are measured on built networks, but space {space.name!r} "
+            "cannot build networks; give them in --data or through --evaluator."
+        )
+
+
+def _user_evaluator(spec: str, space: Any) -> Any:
+    """Import ``MODULE:NAME`` and call it with the space (user code, as the user named it)."""
+    import importlib
+
+    from autobuild.evaluation import BaseEvaluator
+
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CLIUsageError(
+            f"--evaluator expects MODULE:NAME, e.g. mylab.evals:Trainer; got {spec!r}."
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise CLIUsageError(
+            f"--evaluator {spec}: cannot import {module_name!r} ({err}); put it on PYTHONPATH."
+        ) from err
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise CLIUsageError(f"--evaluator {spec}: {module_name} has no callable {attr!r}.")
+    evaluator = factory(space)
+    if not isinstance(evaluator, BaseEvaluator):
+        raise CLIUsageError(
+            f"--evaluator {spec} returned {type(evaluator).__name__}, not a "
+            "autobuild.evaluation.BaseEvaluator."
+        )
+    return evaluator
+
+
+def _plot_search_front(args: argparse.Namespace, result: Any) -> Path:
+    from autobuild.search import plot_fronts
+
+    return plot_fronts(
+        args.out / "front.png",
+        {args.method: (result.objective_matrix(), [d for _, d in result.objectives])},
+        list(result.objectives),
+        title=f"{args.method} on {args.space}: {len(result.archs)} evaluations",
+    )
+
+
+def _autobuild_candidates(args: argparse.Namespace, data: Any, evaluator: Any) -> Any:
     """AutoBuild-NAS: predictors per target equation on --labels rows, union of top-K."""
     from autobuild.search.equations import autobuild_candidates
 
@@ -818,7 +949,13 @@ def _autobuild_candidates(args: argparse.Namespace, data: Any) -> Any:
     if args.equations != "auto":
         equations = [e.strip() for e in args.equations.split(";") if e.strip()]
     return autobuild_candidates(
-        data, args.objectives, labels=args.labels, seed=args.seed, k=args.k, equations=equations
+        data,
+        args.objectives,
+        labels=args.labels,
+        seed=args.seed,
+        k=args.k,
+        equations=equations,
+        evaluator=evaluator,
     )
 
 

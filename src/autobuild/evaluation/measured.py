@@ -33,13 +33,27 @@ class CostEvaluator(BaseEvaluator):
     Args:
         space: A space that can build networks (``space.build_model``).
         input_shape: ``(C, H, W)``; default: the network's own ``input_shape``.
+        metrics: Which of ``"params"`` and ``"flops"`` to report (both by default).
+
+    Raises:
+        ConfigError: An unknown metric.
     """
 
-    metrics = (Metric("params", "min"), Metric("flops", "min"))
-
-    def __init__(self, space: SearchSpace, input_shape: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        input_shape: Sequence[int] | None = None,
+        metrics: Sequence[str] = ("params", "flops"),
+    ) -> None:
         super().__init__(space, batch_size=64)
         self.input_shape = input_shape
+        wanted = list(dict.fromkeys(metrics))
+        unknown = [m for m in wanted if m not in ("params", "flops")]
+        if unknown or not wanted:
+            raise ConfigError(
+                f"CostEvaluator reports 'params' and/or 'flops', got metrics={list(metrics)!r}."
+            )
+        self.metrics = tuple(Metric(m, "min") for m in wanted)
 
     def _evaluate(self, archs: Sequence[Architecture]) -> list[Record]:
         from autobuild.networks.counting import count_flops, count_params
@@ -47,10 +61,12 @@ class CostEvaluator(BaseEvaluator):
         out = []
         for arch in archs:
             model = self.space.build_model(arch)
-            shape = _input_shape(model, self.input_shape)
-            out.append(
-                {"params": float(count_params(model)), "flops": float(count_flops(model, shape))}
-            )
+            rec = {}
+            if "params" in self.metric_names:
+                rec["params"] = float(count_params(model))
+            if "flops" in self.metric_names:
+                rec["flops"] = float(count_flops(model, _input_shape(model, self.input_shape)))
+            out.append(rec)
         return out
 
 
@@ -115,6 +131,16 @@ class LatencyEvaluator(BaseEvaluator):
         self.warmup, self.repeats, self.threads = warmup, repeats, threads
         self.input_shape = input_shape
         self.metrics = (Metric(f"latency_{device}_ms", "min", "ms"),)
+
+    def cache_key(self) -> str:
+        """Every setting that changes the measurement (for :class:`CachedEvaluator`)."""
+        import torch
+
+        shape = "net" if self.input_shape is None else "x".join(map(str, self.input_shape))
+        return (
+            f"LatencyEvaluator:device={self.device},batch={self.batch},threads={self.threads},"
+            f"warmup={self.warmup},repeats={self.repeats},input={shape},torch={torch.__version__}"
+        )
 
     def _evaluate(self, archs: Sequence[Architecture]) -> list[Record]:
         import torch

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from autobuild.data import LabeledData
+from autobuild.evaluation import BaseEvaluator
 from autobuild.exceptions import ConfigError, DataError
 from autobuild.spaces import Subgraph
 
@@ -84,6 +86,7 @@ def autobuild_candidates(
     seed: int = 0,
     k: int = 2,
     equations: Sequence[str] | None = None,
+    evaluator: BaseEvaluator | None = None,
 ) -> tuple[tuple[Subgraph, ...], ...]:
     """AutoBuild-NAS's reduced space: per unit, the union of every equation's top-``k``.
 
@@ -92,15 +95,33 @@ def autobuild_candidates(
     predictor per target equation (``None``: :func:`auto_equations` of the two objectives)
     trains on them with seed ``seed + i``, and its module scores give that equation's top-K.
 
+    Args:
+        data: The labelled table the predictors' rows are drawn from.
+        objectives: ``(metric, "max" | "min")`` pairs; at least one a metric of ``data``
+            (rows are drawn on the first such).
+        labels: Labelled architectures the predictors train on.
+        seed: Random seed (selection and training).
+        k: Top-K subgraphs per unit and equation.
+        equations: Target expressions (default: :func:`auto_equations`).
+        evaluator: Gives the objectives ``data`` lacks (e.g. a cached
+            :class:`~autobuild.evaluation.LatencyEvaluator`) for the ``labels`` chosen
+            architectures only.
+
     Returns:
         Per unit, the candidate subgraphs (``ReducedSpace.candidates``), for
         :func:`~autobuild.search.run_method` with ``method="autobuild-nas"``.
+
+    Raises:
+        DataError: An objective neither ``data`` nor ``evaluator`` gives.
     """
     from autobuild.construction import reduce_space
     from autobuild.predictor import AutoBuildPredictor, select_labelled
     from autobuild.scoring import score_modules
 
-    chosen, _ = select_labelled(data, objectives[0][0], n_labeled=labels, seed=seed)
+    # Rows are drawn on the first objective the table holds (its missing values excluded).
+    on = next((n for n, _ in objectives if n in data.metric_names), objectives[0][0])
+    chosen, _ = select_labelled(data, on, n_labeled=labels, seed=seed)
+    chosen = _with_metrics(chosen, [name for name, _ in objectives], evaluator)
     eqs = list(equations) if equations else auto_equations(chosen, objectives)
     tables = []
     for i, eq in enumerate(eqs):
@@ -115,3 +136,27 @@ def autobuild_candidates(
         reduced.size(),
     )
     return reduced.candidates
+
+
+def _with_metrics(
+    data: LabeledData, names: Sequence[str], evaluator: BaseEvaluator | None
+) -> LabeledData:
+    """``data`` with the metrics among ``names`` it lacks, evaluated by ``evaluator``."""
+    missing = [n for n in names if n not in data.metric_names]
+    if not missing:
+        return data
+    given = [] if evaluator is None else evaluator.metric_names
+    absent = [n for n in missing if n not in given]
+    if absent:
+        raise DataError(
+            f"Objective(s) {absent} are neither metrics of the labelled data "
+            f"({data.metric_names}) nor given by an evaluator ({given}); label them or pass "
+            "an evaluator that measures them."
+        )
+    assert evaluator is not None
+    logger.info("Evaluating %s of the %d labelled architectures", missing, len(data))
+    records = evaluator.evaluate(list(data.archs))
+    metrics = dict(data.metrics)
+    for name in missing:
+        metrics[name] = np.array([rec[name] for rec in records], dtype=np.float64)
+    return replace(data, metrics=metrics)

@@ -77,6 +77,7 @@ def run_method(
     store: RunStore | None = None,
     name: str | None = None,
     seed: int = 0,
+    progress: bool = False,
 ) -> SearchResult:
     """Run the search method ``method`` (one of :data:`METHODS`).
 
@@ -100,6 +101,7 @@ def run_method(
         store: Run store to record every evaluation in and to resume from.
         name: Search name in ``store`` (required with a store).
         seed: Random seed.
+        progress: Show a progress bar over the budget (on stderr).
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -121,6 +123,7 @@ def run_method(
         "store": store,
         "name": name,
         "seed": seed,
+        "progress": progress,
     }
     if method == "random":
         if globals_ is not None:
@@ -161,6 +164,7 @@ def run_layer_search(
     store: RunStore | None = None,
     name: str | None = None,
     seed: int = 0,
+    progress: bool = False,
 ) -> SearchResult:
     """NSGA-II with layer-level genome and mutation (``layer-full``; ``layer-insight``).
 
@@ -179,6 +183,7 @@ def run_layer_search(
         store: Run store.
         name: Search name in ``store``.
         seed: Random seed.
+        progress: Show a progress bar over the budget (on stderr).
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -205,6 +210,7 @@ def run_layer_search(
         store=store,
         name=name,
         seed=seed,
+        progress=progress,
     )
 
 
@@ -219,6 +225,7 @@ def run_random(
     store: RunStore | None = None,
     name: str | None = None,
     seed: int = 0,
+    progress: bool = False,
 ) -> SearchResult:
     """Evaluate unique uniform random architectures (:meth:`SearchSpace.sample`).
 
@@ -236,6 +243,7 @@ def run_random(
         store: Run store.
         name: Search name in ``store``.
         seed: Random seed; the same seed draws the same architectures.
+        progress: Show a progress bar over the budget (on stderr).
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -256,7 +264,9 @@ def run_random(
     search_id = _open_search(store, name, space, config, seed)
     archs = space.sample(min(budget, space.size()), seed=np.random.default_rng([seed, 2]))
     known: set[str] = set()
-    archive = _Evaluations(space, known, evaluate, objs, store, search_id)
+    archive = _Evaluations(
+        space, known, evaluate, objs, store, search_id, budget if progress else None
+    )
     sizes = [initial] + [batch] * iterations
     start = 0
     for size in sizes:

@@ -425,6 +425,7 @@ class _Evaluations:
         objectives: Sequence[Objective],
         store: RunStore | None,
         search_id: int | None,
+        progress: int | None = None,
     ) -> None:
         self.space = space
         self.known = known
@@ -438,6 +439,17 @@ class _Evaluations:
         self.errors: list[str | None] = []
         self.n_evaluated = 0
         self.n_reused = 0
+        self.bar: Any = None
+        if progress is not None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=progress, desc="evaluations", unit="arch", leave=False)
+
+    def close(self) -> None:
+        """Close the progress bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
     def run(self, decoded: Sequence[tuple[Architecture, str]]) -> np.ndarray:
         """Evaluate ``(arch, id)`` pairs (new, distinct architectures); return pymoo's ``F``."""
@@ -469,6 +481,9 @@ class _Evaluations:
                 ]
             else:
                 f[i] = _FAILED_F
+        if self.bar is not None:
+            self.bar.update(len(decoded))
+            self.bar.set_postfix(new=self.n_evaluated, stored=self.n_reused, refresh=False)
         return f
 
     def _evaluate_new(
@@ -631,6 +646,7 @@ def run_search(
     store: RunStore | None = None,
     name: str | None = None,
     seed: int = 0,
+    progress: bool = False,
 ) -> SearchResult:
     """Run NSGA-II over per-unit candidate subgraphs with a budget of unique evaluations.
 
@@ -651,6 +667,7 @@ def run_search(
         store: Run store to record every evaluation in and to resume from.
         name: Search name in ``store`` (required with a store).
         seed: Random seed; the same seed gives the same search.
+        progress: Show a progress bar over the budget (on stderr).
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -676,6 +693,7 @@ def run_search(
         store=store,
         name=name,
         seed=seed,
+        progress=progress,
     )
 
 
@@ -729,6 +747,7 @@ def _search(
     store: RunStore | None,
     name: str | None,
     seed: int,
+    progress: bool = False,
 ) -> SearchResult:
     """The NSGA-II loop shared by every genome representation (arguments checked)."""
     state = _State(space, genome, _default_globals(space, globals_))
@@ -746,7 +765,9 @@ def _search(
 
     from pymoo.core.population import Population
 
-    archive = _Evaluations(space, state.known, evaluate, objs, store, search_id)
+    archive = _Evaluations(
+        space, state.known, evaluate, objs, store, search_id, budget if progress else None
+    )
     algorithm = _build_algorithm(state, len(objs), initial, batch, crossover_prob, seed)
     fill_rng = np.random.default_rng([seed, 1])
     exhausted = False
@@ -790,6 +811,7 @@ def _finish(
     name: str | None,
 ) -> SearchResult:
     """Warn about an unmet budget, close the stored search and build the result."""
+    archive.close()
     if len(archive.archs) < budget:
         warnings.warn(
             f"The search stopped after {len(archive.archs)} of {budget} unique evaluations: "

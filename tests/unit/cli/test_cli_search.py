@@ -63,3 +63,176 @@ def test_usage_errors(tmp_path, capsys):
             ]
         )
     assert "METRIC:max" in capsys.readouterr().err
+
+
+KILLER = '''
+import os
+import signal
+import zlib
+
+from autobuild.evaluation import BaseEvaluator, Metric
+
+
+class Toy(BaseEvaluator):
+    """Deterministic 'accuracy' and 'cost'; with KILL_AFTER=N it kill -9s its own process
+    at the N-th architecture (counted in COUNT_FILE across calls)."""
+
+    metrics = (Metric("score", "max"), Metric("cost", "min"))
+
+    def __init__(self, space):
+        super().__init__(space, batch_size=8)
+
+    def _evaluate(self, archs):
+        out = []
+        for arch in archs:
+            size = sum((s + 1) * k * e for s, st in enumerate(arch.stages) for k, e in st)
+            noise = zlib.crc32(self.space.canonical_id(arch).encode()) % 1000 / 250.0
+            out.append({"score": size ** 0.5 + noise, "cost": float(size)})
+            if os.environ.get("KILL_AFTER"):
+                path = os.environ["COUNT_FILE"]
+                n = (int(open(path).read()) if os.path.exists(path) else 0) + 1
+                with open(path, "w") as fh:
+                    fh.write(str(n))
+                if n >= int(os.environ["KILL_AFTER"]):
+                    os.kill(os.getpid(), signal.SIGKILL)
+        return out
+
+
+def not_an_evaluator(space):
+    return object()
+'''
+
+
+@pytest.fixture
+def toy_module(tmp_path, monkeypatch):
+    folder = tmp_path / "mods"
+    folder.mkdir()
+    (folder / "toy_evals.py").write_text(KILLER)
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def _toy_argv(tiny_toml, tmp_path, name):
+    return [
+        "search",
+        "--space",
+        str(tiny_toml),
+        "--method",
+        "stage-full",
+        "--objectives",
+        "score:max,cost:min",
+        "--evaluator",
+        "toy_evals:Toy",
+        "--seed",
+        "1",
+        "--storage",
+        f"sqlite:///{tmp_path / (name + '.db')}",
+        "--name",
+        "s",
+        "--out",
+        str(tmp_path / name),
+    ]
+
+
+def test_cli_search_killed_with_sigkill_resumes_to_the_uninterrupted_result(
+    tmp_path, tiny_toml, toy_module, capsys
+):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    # Uninterrupted reference run (in this process).
+    assert main(_toy_argv(tiny_toml, tmp_path, "full")) == 0
+    assert "250 unique evaluations (250 new, 0 from the run store" in capsys.readouterr().out
+
+    # The same search in a child process that kill -9s itself at its 110th evaluation.
+    argv = _toy_argv(tiny_toml, tmp_path, "killed")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(toy_module), *sys.path]),
+        "KILL_AFTER": "110",
+        "COUNT_FILE": str(tmp_path / "count"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "autobuild", *argv], env=env, capture_output=True, timeout=300
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    with sqlite3.connect(tmp_path / "killed.db") as conn:
+        stored = conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+    assert stored == 100  # the initial 50 and the first generation; the third batch was lost
+    assert not (tmp_path / "killed" / "evaluated.csv").exists()
+
+    # Resumed: nothing stored is evaluated again, and the result is the uninterrupted one.
+    assert main(argv) == 0
+    assert "250 unique evaluations (150 new, 100 from the run store" in capsys.readouterr().out
+    for name in ("evaluated.csv", "pareto.csv", "pareto.json"):
+        assert (tmp_path / "killed" / name).read_text() == (tmp_path / "full" / name).read_text()
+    assert (tmp_path / "killed" / "front.png").stat().st_size > 0
+
+
+def test_cli_search_evaluator_errors(tmp_path, tiny_toml, toy_module, capsys):
+    import re
+
+    base = ["search", "--space", str(tiny_toml), "--out", str(tmp_path)]
+    toy = ["--evaluator", "toy_evals:Toy"]
+    cases = [
+        (["--objectives", "score:max,cost:min", "--evaluator", "toy_evals"], "MODULE:NAME"),
+        (["--objectives", "score:max", "--evaluator", "no_such_mod:X"], "cannot import"),
+        (["--objectives", "score:max", "--evaluator", "toy_evals:Nope"], "no callable 'Nope'"),
+        (
+            ["--objectives", "score:max", "--evaluator", "toy_evals:not_an_evaluator"],
+            "returned object, not a",
+        ),
+        (["--objectives", "fid:min", *toy], "none of the objectives"),
+        (["--objectives", "score:max,fid:min", *toy], r"objective\(s\) \['fid'\]"),
+        (["--objectives", "latency_cpu_ms:min"], "cannot build networks"),
+    ]
+    for extra, match in cases:
+        assert main([*base, "--method", "random", *extra]) == 2, extra
+        assert re.search(match, capsys.readouterr().err), (extra, match)
+    assert main([*base, "--method", "autobuild-nas", "--objectives", "score:max", *toy]) == 2
+    assert "give --data" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("nasbench_available")
+def test_cli_search_measures_latency_once_through_its_cache(tmp_path, capsys):
+    import sqlite3
+
+    cache = tmp_path / "lat.sqlite"
+    argv = [
+        "search",
+        "--space",
+        "nasbench-macro",
+        "--method",
+        "random",
+        "--objectives",
+        "mean_acc:max,latency_cpu_ms:min",
+        "--budget",
+        "12",
+        "--initial",
+        "6",
+        "--batch",
+        "6",
+        "--repeats",
+        "2",
+        "--cache",
+        str(cache),
+    ]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    rows = read_rows(tmp_path / "a" / "evaluated.csv")
+    assert list(rows[0])[:4] == ["arch_id", "arch", "mean_acc", "latency_cpu_ms"]
+    assert all(float(r["latency_cpu_ms"]) > 0 for r in rows)
+    with sqlite3.connect(cache) as conn:
+        measured = conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+    assert measured == 12
+    # A second run answers every latency from the cache: the same numbers, nothing new stored.
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "a" / "evaluated.csv").read_text() == (
+        tmp_path / "b" / "evaluated.csv"
+    ).read_text()
+    with sqlite3.connect(cache) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == measured
+    assert (tmp_path / "b" / "front.png").exists()
+    capsys.readouterr()

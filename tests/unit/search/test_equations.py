@@ -46,3 +46,28 @@ def test_ends_are_the_single_objectives_and_weights_spread(data):
 def test_bad_requests(data, objectives, n, error, match):
     with pytest.raises(error, match=match):
         auto_equations(data, objectives, n=n)
+
+
+def test_missing_objectives_come_from_the_evaluator_for_the_labelled_rows_only(data):
+    from autobuild.evaluation import BaseEvaluator, Metric
+    from autobuild.search.equations import _with_metrics
+
+    class Layers(BaseEvaluator):
+        metrics = (Metric("layers", "min"),)
+
+        def __init__(self, space):
+            super().__init__(space)
+            self.seen = 0
+
+        def _evaluate(self, archs):
+            self.seen += len(archs)
+            return [{"layers": float(a.num_layers)} for a in archs]
+
+    chosen = data.subset(range(7))
+    ev = Layers(data.space)
+    out = _with_metrics(chosen, ["acc", "layers"], ev)
+    assert ev.seen == 7
+    assert list(out.metrics["layers"]) == [float(a.num_layers) for a in chosen.archs]
+    assert _with_metrics(chosen, ["acc"], None) is chosen
+    with pytest.raises(DataError, match=r"\['fid'\] are neither metrics"):
+        _with_metrics(chosen, ["acc", "fid"], ev)

@@ -266,3 +266,14 @@ def test_insight_mutation_prob(space: SearchSpace) -> None:
     rng = np.random.default_rng(0)
     parent = ((("proj",),), (("mb3_k3",),), (("mb3_k3",),))
     assert all(0 in genome.select(rng, parent) for _ in range(50))
+
+
+@pytest.mark.parametrize("method", ["stage-full", "random"])
+def test_progress_bar_counts_the_budget(space, method, capsys):
+    result = run_method(
+        space, method, Counter(), OBJECTIVES, initial=6, iterations=2, batch=4, progress=True
+    )
+    assert len(result.archs) == 14
+    err = capsys.readouterr().err
+    assert "evaluations" in err
+    assert "0/14" in err  # the bar spans the budget (updates are throttled, then cleared)
