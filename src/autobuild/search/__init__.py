@@ -52,6 +52,7 @@ from autobuild.search.reports import (
     hypervolume,
     pareto_table,
     plot_fronts,
+    read_search_outputs,
     write_search_outputs,
 )
 
@@ -62,5 +63,6 @@ __all__ += [
     "make_evaluate",
     "pareto_table",
     "plot_fronts",
+    "read_search_outputs",
     "write_search_outputs",
 ]

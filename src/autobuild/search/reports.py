@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from autobuild._atomic import write_csv_atomic, write_json_atomic
-from autobuild.exceptions import ConfigError
+from autobuild.exceptions import ConfigError, DataError
 from autobuild.search.nsga import Objective, SearchResult, pareto_indices
 from autobuild.spaces import SearchSpace
 
@@ -30,6 +30,7 @@ __all__ = [
     "hypervolume",
     "pareto_table",
     "plot_fronts",
+    "read_search_outputs",
     "write_search_outputs",
 ]
 
@@ -271,3 +272,42 @@ def plot_fronts(
     ax.set_title(title, fontsize=11)
     ax.legend(loc="best", frameon=True, framealpha=0.9, edgecolor="none", fontsize=9)
     return _save(fig, path)
+
+
+def read_search_outputs(out_dir: str | Path) -> tuple[list[Objective], np.ndarray]:
+    """Read back a search's objectives and objective values from its output folder.
+
+    Args:
+        out_dir: A folder written by :func:`write_search_outputs` (``autobuild search
+            --out``).
+
+    Returns:
+        The ``(name, direction)`` objectives (from ``pareto.json``) and an ``(n, k)`` array
+        of the ok evaluations' values (from ``evaluated.csv``, in evaluation order; failed
+        evaluations are left out).
+
+    Raises:
+        DataError: A missing or malformed file.
+    """
+    import csv
+    import json
+
+    folder = Path(out_dir)
+    meta_path, rows_path = folder / PARETO_JSON_FILE, folder / EVALUATED_FILE
+    try:
+        meta = json.loads(meta_path.read_text())
+        objectives = [(str(n), str(d)) for n, d in meta["objectives"]]
+        with rows_path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        values = [
+            [float(r[n]) for n, _ in objectives] for r in rows if r.get("status", "ok") == "ok"
+        ]
+    except FileNotFoundError as err:
+        raise DataError(
+            f"{folder} is not a search output folder: {err.filename} is missing (it is written "
+            "by `autobuild search --out`)."
+        ) from err
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DataError(f"Cannot read the search outputs in {folder}: {err!r}.") from err
+    _check_directions([d for _, d in objectives])
+    return objectives, np.asarray(values, dtype=np.float64).reshape(-1, len(objectives))

@@ -236,3 +236,40 @@ def test_cli_search_measures_latency_once_through_its_cache(tmp_path, capsys):
         assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == measured
     assert (tmp_path / "b" / "front.png").exists()
     capsys.readouterr()
+
+
+def test_cli_fronts_compares_searches_with_one_reference_point(
+    tmp_path, tiny_toml, toy_module, capsys
+):
+    from autobuild.search import hypervolume, read_search_outputs
+
+    dirs = []
+    for method in ("stage-full", "random"):
+        out = tmp_path / method
+        argv = ["search", "--space", str(tiny_toml), "--method", method]
+        argv += ["--objectives", "score:max,cost:min", "--evaluator", "toy_evals:Toy"]
+        argv += ["--budget", "30", "--initial", "10", "--batch", "10", "--out", str(out)]
+        assert main(argv) == 0
+        dirs.append(out)
+    capsys.readouterr()
+    png = tmp_path / "fronts.png"
+    assert main(["fronts", *map(str, dirs), "--out", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert png.stat().st_size > 0
+    objs, a = read_search_outputs(dirs[0])
+    _, b = read_search_outputs(dirs[1])
+    assert objs == [("score", "max"), ("cost", "min")]
+    assert a.shape == (30, 2)
+    ref = [min(a[:, 0].min(), b[:, 0].min()), max(a[:, 1].max(), b[:, 1].max())]
+    for name, values in (("stage-full", a), ("random", b)):
+        hv = hypervolume(values, ["max", "min"], ref)
+        assert f"{hv:.6g}" in text, name
+    assert main(["fronts", *map(str, dirs), "--ref", "0,1e9"]) == 0
+    assert "score=0, cost=1e+09" in capsys.readouterr().out
+    # errors: a folder that is no search output, names that do not fit, a bad --ref
+    assert main(["fronts", str(tmp_path)]) == 1
+    assert "is not a search output folder" in capsys.readouterr().err
+    assert main(["fronts", *map(str, dirs), "--names", "a"]) == 2
+    assert "--names has 1 names for 2 folders" in capsys.readouterr().err
+    assert main(["fronts", *map(str, dirs), "--ref", "1"]) == 2
+    assert "--ref needs 2 values" in capsys.readouterr().err
