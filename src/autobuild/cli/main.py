@@ -685,6 +685,13 @@ class _SearchCommand(_Command):
             "benchmark table).",
         )
         parser.add_argument(
+            "--constraint",
+            action="append",
+            metavar="METRIC<=BOUND",
+            help="A bound on a metric, e.g. latency_cpu_ms<=5 or mean_acc>=92 (repeatable); "
+            "architectures breaking it are evaluated but kept off the front.",
+        )
+        parser.add_argument(
             "--evaluator",
             metavar="MODULE:NAME",
             help="Your evaluator: NAME in the importable MODULE, a BaseEvaluator subclass (or "
@@ -775,7 +782,11 @@ class _SearchCommand(_Command):
             data, _ = _load_labelled(args.space, args.data, "-", False)
             space = data.space
         directions = dict(args.objectives)
-        evaluator = _search_evaluator(args, space, data, directions)
+        constraints = _constraints(args.constraint or [])
+        metrics = dict(directions)
+        for c in constraints:  # a constraint's metric must be evaluated too
+            metrics.setdefault(c.metric, "min" if c.op == "<=" else "max")
+        evaluator = _search_evaluator(args, space, data, metrics)
         candidates = None
         if args.method == "autobuild-nas":
             if data is None:
@@ -813,6 +824,7 @@ class _SearchCommand(_Command):
                 name=args.name,
                 seed=args.seed,
                 progress=sys.stderr.isatty(),
+                constraints=constraints,
             )
         finally:
             evaluate.close()
@@ -831,10 +843,12 @@ class _SearchCommand(_Command):
             ],
         )
         failed = sum(st != "ok" for st in result.status)
+        infeasible = sum(not f for f in result.feasible) - failed
+        broken = f", {infeasible} infeasible" if constraints else ""
         print(
             f"{args.method}: {len(result.archs)} unique evaluations ({result.n_evaluated} new, "
-            f"{result.n_reused} from the run store, {failed} failed); {len(front)} on the "
-            f"Pareto front; {', '.join(p.name for p in paths.values())} in {args.out}"
+            f"{result.n_reused} from the run store, {failed} failed{broken}); {len(front)} on "
+            f"the Pareto front; {', '.join(p.name for p in paths.values())} in {args.out}"
         )
         return 0
 
@@ -931,6 +945,16 @@ def _floats(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers, got {text!r}"
         ) from err
+
+
+def _constraints(texts: list[str]) -> list[Any]:
+    from autobuild.exceptions import ConfigError
+    from autobuild.search import Constraint
+
+    try:
+        return [Constraint.parse(t) for t in texts]
+    except ConfigError as err:
+        raise CLIUsageError(f"--constraint: {err}") from err
 
 
 def _search_evaluator(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autobuild.search.constraints import Constraint, check_constraints
 from autobuild.search.layer import LayerGenome, check_insight
 from autobuild.search.methods import METHODS, run_layer_search, run_method, run_random
 from autobuild.search.nsga import (
@@ -25,6 +26,7 @@ __all__ = [
     "MAX_FILL_ENUMERATION",
     "METHODS",
     "SCHEMA_VERSION",
+    "Constraint",
     "EvaluationRecord",
     "EvaluationStatus",
     "LayerGenome",
@@ -32,6 +34,7 @@ __all__ = [
     "RunStore",
     "SearchRecord",
     "SearchResult",
+    "check_constraints",
     "check_insight",
     "full_candidates",
     "pareto_indices",

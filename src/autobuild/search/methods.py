@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from autobuild.exceptions import ConfigError
+from autobuild.search.constraints import Constraint, check_constraints
 from autobuild.search.layer import LayerGenome, check_insight
 from autobuild.search.nsga import (
     EvaluateFn,
@@ -44,6 +45,7 @@ from autobuild.search.nsga import (
     _check_budget,
     _check_objectives,
     _check_prob,
+    _constraint_config,
     _Evaluations,
     _finish,
     _open_search,
@@ -78,6 +80,7 @@ def run_method(
     name: str | None = None,
     seed: int = 0,
     progress: bool = False,
+    constraints: Sequence[Constraint | str] | None = None,
 ) -> SearchResult:
     """Run the search method ``method`` (one of :data:`METHODS`).
 
@@ -102,6 +105,8 @@ def run_method(
         name: Search name in ``store`` (required with a store).
         seed: Random seed.
         progress: Show a progress bar over the budget (on stderr).
+        constraints: Bounds on metrics, e.g. ``["latency_cpu_ms<=5"]``
+            (:class:`~autobuild.search.constraints.Constraint`).
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -124,6 +129,7 @@ def run_method(
         "name": name,
         "seed": seed,
         "progress": progress,
+        "constraints": constraints,
     }
     if method == "random":
         if globals_ is not None:
@@ -165,6 +171,7 @@ def run_layer_search(
     name: str | None = None,
     seed: int = 0,
     progress: bool = False,
+    constraints: Sequence[Constraint | str] | None = None,
 ) -> SearchResult:
     """NSGA-II with layer-level genome and mutation (``layer-full``; ``layer-insight``).
 
@@ -184,6 +191,8 @@ def run_layer_search(
         name: Search name in ``store``.
         seed: Random seed.
         progress: Show a progress bar over the budget (on stderr).
+        constraints: Bounds on metrics, e.g. ``["latency_cpu_ms<=5"]``
+            (:class:`~autobuild.search.constraints.Constraint`).
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -211,6 +220,7 @@ def run_layer_search(
         name=name,
         seed=seed,
         progress=progress,
+        constraints=check_constraints(constraints),
     )
 
 
@@ -226,6 +236,7 @@ def run_random(
     name: str | None = None,
     seed: int = 0,
     progress: bool = False,
+    constraints: Sequence[Constraint | str] | None = None,
 ) -> SearchResult:
     """Evaluate unique uniform random architectures (:meth:`SearchSpace.sample`).
 
@@ -244,6 +255,8 @@ def run_random(
         name: Search name in ``store``.
         seed: Random seed; the same seed draws the same architectures.
         progress: Show a progress bar over the budget (on stderr).
+        constraints: Bounds on metrics, e.g. ``["latency_cpu_ms<=5"]``
+            (:class:`~autobuild.search.constraints.Constraint`).
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -254,18 +267,20 @@ def run_random(
     objs = _check_objectives(objectives)
     _check_budget(initial, iterations, batch, seed)
     budget = initial + iterations * batch
+    checked = check_constraints(constraints)
     config = {
         "method": "random",
         "objectives": [list(o) for o in objs],
         "initial": initial,
         "iterations": iterations,
         "batch": batch,
+        **_constraint_config(checked),
     }
     search_id = _open_search(store, name, space, config, seed)
     archs = space.sample(min(budget, space.size()), seed=np.random.default_rng([seed, 2]))
     known: set[str] = set()
     archive = _Evaluations(
-        space, known, evaluate, objs, store, search_id, budget if progress else None
+        space, known, evaluate, objs, store, search_id, budget if progress else None, checked
     )
     sizes = [initial] + [batch] * iterations
     start = 0

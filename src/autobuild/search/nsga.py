@@ -68,6 +68,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from autobuild.exceptions import AutobuildWarning, ConfigError, DataError
+from autobuild.search.constraints import Constraint, check_constraints
 from autobuild.search.storage import RunStore
 from autobuild.spaces import Architecture, SearchSpace, StageConfig, Subgraph, Value
 
@@ -94,6 +95,8 @@ MAX_FILL_ENUMERATION = 200_000
 #: Mutation tries per missing child before falling back to enumeration (or stopping).
 _TRIES_PER_CHILD = 50
 _FAILED_F = 1e30
+#: pymoo's constraint violation of a failed evaluation: worse than any real violation.
+_FAILED_CV = 1e30
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,9 @@ class SearchResult:
             kept.
         n_evaluated: Evaluations done by this run (the ``evaluate`` callable was called).
         n_reused: Evaluations taken from the run store instead.
+        constraints: The constraints searched under (empty: none).
+        violations: Total constraint violation of each evaluation (``0``: feasible; ``inf``
+            for a failed one).
     """
 
     archs: tuple[Architecture, ...]
@@ -121,17 +127,32 @@ class SearchResult:
     pareto_indices: tuple[int, ...]
     n_evaluated: int
     n_reused: int
+    constraints: tuple[Constraint, ...] = ()
+    violations: tuple[float, ...] = ()
+
+    @property
+    def feasible(self) -> list[bool]:
+        """Whether each evaluation is ok and satisfies every constraint."""
+        if not self.violations:
+            return [st == "ok" for st in self.status]
+        return [st == "ok" and v == 0 for st, v in zip(self.status, self.violations, strict=True)]
 
     @property
     def pareto_archs(self) -> list[Architecture]:
         """The architectures of the Pareto front, in evaluation order."""
         return [self.archs[i] for i in self.pareto_indices]
 
-    def objective_matrix(self) -> np.ndarray:
-        """``(n, n_objectives)`` objective values in original units (NaN for failed ones)."""
+    def objective_matrix(self, *, feasible_only: bool = True) -> np.ndarray:
+        """``(n, n_objectives)`` objective values in original units.
+
+        Rows of failed evaluations are NaN, and so are those of infeasible ones (breaking a
+        constraint) unless ``feasible_only=False``; NaN rows count in no front or
+        hypervolume.
+        """
         out = np.full((len(self.archs), len(self.objectives)), np.nan)
-        for i, (rec, st) in enumerate(zip(self.metrics, self.status, strict=True)):
-            if st == "ok":
+        keep = self.feasible if feasible_only else [st == "ok" for st in self.status]
+        for i, (rec, ok) in enumerate(zip(self.metrics, keep, strict=True)):
+            if ok:
                 out[i] = [rec[name] for name, _ in self.objectives]
         return out
 
@@ -426,11 +447,14 @@ class _Evaluations:
         store: RunStore | None,
         search_id: int | None,
         progress: int | None = None,
+        constraints: Sequence[Constraint] = (),
     ) -> None:
         self.space = space
         self.known = known
         self.evaluate = evaluate
         self.objectives = list(objectives)
+        self.constraints = tuple(constraints)
+        self.violations: list[float] = []
         self.store = store
         self.search_id = search_id
         self.archs: list[Architecture] = []
@@ -451,8 +475,13 @@ class _Evaluations:
             self.bar.close()
             self.bar = None
 
-    def run(self, decoded: Sequence[tuple[Architecture, str]]) -> np.ndarray:
-        """Evaluate ``(arch, id)`` pairs (new, distinct architectures); return pymoo's ``F``."""
+    def run(self, decoded: Sequence[tuple[Architecture, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluate ``(arch, id)`` pairs (new, distinct architectures).
+
+        Returns:
+            pymoo's ``F`` (objectives as costs; :data:`_FAILED_F` for failed rows) and the
+            constraint violation of each row (:data:`_FAILED_CV` for failed ones).
+        """
         results: dict[str, tuple[dict[str, float], str, str | None]] = {}
         todo: list[tuple[Architecture, str]] = []
         for arch, key in decoded:
@@ -468,6 +497,7 @@ class _Evaluations:
             for (_arch, key), outcome in zip(todo, self._evaluate_new(todo), strict=True):
                 results[key] = outcome
         f = np.empty((len(decoded), len(self.objectives)))
+        cv = np.empty(len(decoded))
         for i, (arch, key) in enumerate(decoded):
             metrics, status, error = results[key]
             self.known.add(key)
@@ -479,12 +509,15 @@ class _Evaluations:
                 f[i] = [
                     -metrics[name] if d == "max" else metrics[name] for name, d in self.objectives
                 ]
+                cv[i] = sum(c.violation(metrics[c.metric]) for c in self.constraints)
             else:
                 f[i] = _FAILED_F
+                cv[i] = _FAILED_CV
+            self.violations.append(float(cv[i]) if status == "ok" else math.inf)
         if self.bar is not None:
             self.bar.update(len(decoded))
             self.bar.set_postfix(new=self.n_evaluated, stored=self.n_reused, refresh=False)
-        return f
+        return f, cv
 
     def _evaluate_new(
         self, todo: Sequence[tuple[Architecture, str]]
@@ -540,6 +573,13 @@ class _Evaluations:
                 clean,
                 "failed",
                 "; ".join([*problems, f"no finite value for objective(s) {missing}"]),
+            )
+        unbound = [c.metric for c in self.constraints if c.metric not in clean]
+        if unbound:
+            return (
+                clean,
+                "failed",
+                "; ".join([*problems, f"no finite value for constraint metric(s) {unbound}"]),
             )
         return clean, "ok", None
 
@@ -647,6 +687,7 @@ def run_search(
     name: str | None = None,
     seed: int = 0,
     progress: bool = False,
+    constraints: Sequence[Constraint | str] | None = None,
 ) -> SearchResult:
     """Run NSGA-II over per-unit candidate subgraphs with a budget of unique evaluations.
 
@@ -668,6 +709,9 @@ def run_search(
         name: Search name in ``store`` (required with a store).
         seed: Random seed; the same seed gives the same search.
         progress: Show a progress bar over the budget (on stderr).
+        constraints: Bounds on metrics (:class:`~autobuild.search.constraints.Constraint`
+            or text such as ``"latency_cpu_ms<=5"``); infeasible evaluations are ranked
+            behind feasible ones and kept out of the front.
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -694,7 +738,14 @@ def run_search(
         name=name,
         seed=seed,
         progress=progress,
+        constraints=check_constraints(constraints),
     )
+
+
+def _constraint_config(constraints: Sequence[Constraint]) -> dict[str, Any]:
+    """The constraints' part of a stored search configuration (absent when there are none,
+    so unconstrained searches keep the configuration they were stored with)."""
+    return {"constraints": [str(c) for c in constraints]} if constraints else {}
 
 
 def _check_budget(initial: Any, iterations: Any, batch: Any, seed: Any) -> None:
@@ -748,6 +799,7 @@ def _search(
     name: str | None,
     seed: int,
     progress: bool = False,
+    constraints: tuple[Constraint, ...] = (),
 ) -> SearchResult:
     """The NSGA-II loop shared by every genome representation (arguments checked)."""
     state = _State(space, genome, _default_globals(space, globals_))
@@ -760,13 +812,21 @@ def _search(
         "iterations": iterations,
         "batch": batch,
         "crossover_prob": crossover_prob,
+        **_constraint_config(constraints),
     }
     search_id = _open_search(store, name, space, config, seed)
 
     from pymoo.core.population import Population
 
     archive = _Evaluations(
-        space, state.known, evaluate, objs, store, search_id, budget if progress else None
+        space,
+        state.known,
+        evaluate,
+        objs,
+        store,
+        search_id,
+        budget if progress else None,
+        constraints,
     )
     algorithm = _build_algorithm(state, len(objs), initial, batch, crossover_prob, seed)
     fill_rng = np.random.default_rng([seed, 1])
@@ -782,11 +842,10 @@ def _search(
             exhausted = True
             break
         infills = Population.new("X", np.array(genomes, dtype=np.int64))
-        f = archive.run([state.decode(g) for g in genomes])
-        failed = (f[:, 0] >= _FAILED_F).astype(np.float64)
+        f, cv = archive.run([state.decode(g) for g in genomes])
         infills.set("F", f)
-        infills.set("G", failed[:, None])
-        infills.set("CV", failed[:, None])
+        infills.set("G", cv[:, None])
+        infills.set("CV", cv[:, None])
         algorithm.tell(infills=infills)
         logger.info(
             "generation %d: %d/%d unique evaluations", generation, len(archive.archs), budget
@@ -830,8 +889,8 @@ def _finish(
         store.mark_finished(search_id)
 
     values = np.full((len(archive.archs), len(objs)), np.nan)
-    for i, (rec, st) in enumerate(zip(archive.metrics, archive.status, strict=True)):
-        if st == "ok":
+    for i, (rec, v) in enumerate(zip(archive.metrics, archive.violations, strict=True)):
+        if v == 0:  # ok and feasible (failed ones have an infinite violation)
             values[i] = [rec[n] for n, _ in objs]
     front = pareto_indices(values, [d for _, d in objs])
     return SearchResult(
@@ -843,6 +902,8 @@ def _finish(
         pareto_indices=tuple(front),
         n_evaluated=archive.n_evaluated,
         n_reused=archive.n_reused,
+        constraints=archive.constraints,
+        violations=tuple(archive.violations),
     )
 
 

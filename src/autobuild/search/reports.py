@@ -105,6 +105,14 @@ def hypervolume(values: Any, directions: Sequence[str], ref_point: Sequence[floa
     return float(HV(ref_point=r)(f))
 
 
+def _columns(result: SearchResult) -> list[str]:
+    """Metric columns: the objectives, then constraint metrics that are not objectives."""
+    names = [n for n, _ in result.objectives]
+    return names + list(
+        dict.fromkeys(c.metric for c in result.constraints if c.metric not in names)
+    )
+
+
 def _arch_rows(space: SearchSpace, result: SearchResult, indices: Sequence[int]) -> list[dict]:
     rows = []
     for i in indices:
@@ -114,9 +122,11 @@ def _arch_rows(space: SearchSpace, result: SearchResult, indices: Sequence[int])
             "arch_id": space.arch_id(arch),
             "arch": space.to_json(arch),
         }
-        for name, _ in result.objectives:
+        for name in _columns(result):
             v = rec.get(name)
             row[name] = float(v) if v is not None and math.isfinite(v) else None
+        if result.constraints:
+            row["violation"] = result.violations[i] if result.status[i] == "ok" else None
         row["status"] = result.status[i]
         row["error"] = result.errors[i]
         rows.append(row)
@@ -138,6 +148,7 @@ def pareto_table(space: SearchSpace, result: SearchResult) -> list[dict[str, Any
     rows = _arch_rows(space, result, result.pareto_indices)
     for row in rows:
         del row["status"], row["error"]
+        row.pop("violation", None)
     return rows
 
 
@@ -147,12 +158,15 @@ def write_search_outputs(
     """Write a search's ``evaluated.csv``, ``pareto.csv`` and ``pareto.json`` atomically.
 
     * ``evaluated.csv``: every unique evaluation in evaluation order, columns ``arch_id``,
-      ``arch`` (compact JSON), one column per objective (empty for a missing value),
-      ``status`` (``ok``/``failed``) and ``error`` (empty when ok).
-    * ``pareto.csv``: the Pareto set in evaluation order, columns ``arch_id``, ``arch`` and
-      one per objective.
-    * ``pareto.json``: ``{"objectives": [[name, direction], ...], "n_evaluations": n,
-      "pareto": [row, ...]}`` with the rows of :func:`pareto_table`.
+      ``arch`` (compact JSON), one column per objective (empty for a missing value), for a
+      constrained search one per constraint metric that is not an objective and
+      ``violation`` (``0``: feasible), then ``status`` (``ok``/``failed``) and ``error``
+      (empty when ok).
+    * ``pareto.csv``: the Pareto set (feasible evaluations only) in evaluation order,
+      columns ``arch_id``, ``arch`` and one per metric column.
+    * ``pareto.json``: ``{"objectives": [[name, direction], ...], "constraints": [text,
+      ...], "n_evaluations": n, "pareto": [row, ...]}`` with the rows of
+      :func:`pareto_table`.
 
     Args:
         out_dir: Output folder (created if missing).
@@ -164,16 +178,17 @@ def write_search_outputs(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = [n for n, _ in result.objectives]
+    names = _columns(result)
+    extra = ["violation"] if result.constraints else []
     every = _arch_rows(space, result, range(len(result.archs)))
     evaluated = write_csv_atomic(
         out / EVALUATED_FILE,
-        ["arch_id", "arch", *names, "status", "error"],
+        ["arch_id", "arch", *names, *extra, "status", "error"],
         (
             [
                 r["arch_id"],
                 r["arch"],
-                *(math.nan if r[n] is None else r[n] for n in names),
+                *(math.nan if r[n] is None else r[n] for n in [*names, *extra]),
                 r["status"],
                 r["error"] or "",
             ]
@@ -190,6 +205,7 @@ def write_search_outputs(
         out / PARETO_JSON_FILE,
         {
             "objectives": [list(o) for o in result.objectives],
+            "constraints": [str(c) for c in result.constraints],
             "n_evaluations": len(result.archs),
             "pareto": front,
         },
@@ -283,8 +299,8 @@ def read_search_outputs(out_dir: str | Path) -> tuple[list[Objective], np.ndarra
 
     Returns:
         The ``(name, direction)`` objectives (from ``pareto.json``) and an ``(n, k)`` array
-        of the ok evaluations' values (from ``evaluated.csv``, in evaluation order; failed
-        evaluations are left out).
+        of the feasible ok evaluations' values (from ``evaluated.csv``, in evaluation order;
+        failed evaluations and those breaking a constraint are left out).
 
     Raises:
         DataError: A missing or malformed file.
@@ -300,7 +316,9 @@ def read_search_outputs(out_dir: str | Path) -> tuple[list[Objective], np.ndarra
         with rows_path.open(newline="") as fh:
             rows = list(csv.DictReader(fh))
         values = [
-            [float(r[n]) for n, _ in objectives] for r in rows if r.get("status", "ok") == "ok"
+            [float(r[n]) for n, _ in objectives]
+            for r in rows
+            if r.get("status", "ok") == "ok" and float(r.get("violation") or 0) == 0
         ]
     except FileNotFoundError as err:
         raise DataError(

@@ -273,3 +273,21 @@ def test_cli_fronts_compares_searches_with_one_reference_point(
     assert "--names has 1 names for 2 folders" in capsys.readouterr().err
     assert main(["fronts", *map(str, dirs), "--ref", "1"]) == 2
     assert "--ref needs 2 values" in capsys.readouterr().err
+
+
+def test_cli_search_constraints(tmp_path, tiny_toml, toy_module, capsys):
+    argv = ["search", "--space", str(tiny_toml), "--method", "layer-full"]
+    argv += ["--objectives", "score:max", "--evaluator", "toy_evals:Toy"]
+    argv += ["--budget", "30", "--initial", "10", "--batch", "10", "--out", str(tmp_path)]
+    assert main([*argv, "--constraint", "cost<=60", "--constraint", "score>=2"]) == 0
+    assert "infeasible)" in capsys.readouterr().out
+    rows = read_rows(tmp_path / "evaluated.csv")
+    assert list(rows[0]) == ["arch_id", "arch", "score", "cost", "violation", "status", "error"]
+    for r in rows:
+        gap = max(float(r["cost"]) - 60, 0) + max(2 - float(r["score"]), 0)
+        assert float(r["violation"]) == pytest.approx(gap)
+    front = read_rows(tmp_path / "pareto.csv")
+    assert front
+    assert all(float(r["cost"]) <= 60 for r in front)
+    assert main([*argv, "--constraint", "cost<60"]) == 2
+    assert "METRIC<=BOUND" in capsys.readouterr().err
