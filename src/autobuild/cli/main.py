@@ -699,6 +699,15 @@ class _SearchCommand(_Command):
             "table and the measured metrics.",
         )
         parser.add_argument(
+            "--predictor",
+            type=Path,
+            action="append",
+            metavar="CKPT",
+            help="A trained predictor checkpoint (`autobuild train --out`) as the evaluator of "
+            "its target, e.g. a latency surrogate trained with --target latency --direction "
+            "min (repeatable).",
+        )
+        parser.add_argument(
             "--cache",
             type=Path,
             help="SQLite file caching measured latency (latency_cpu_ms, latency_cuda_ms) and, "
@@ -960,13 +969,14 @@ def _constraints(texts: list[str]) -> list[Any]:
 def _search_evaluator(
     args: argparse.Namespace, space: Any, data: Any, directions: dict[str, str]
 ) -> Any:
-    """The evaluator of the objectives: --evaluator's, then the table's, then measured."""
+    """The evaluator of the objectives: --evaluator's, --predictor's, the table's, measured."""
     from autobuild.evaluation import (
         CachedEvaluator,
         CombinedEvaluator,
         CostEvaluator,
         LatencyEvaluator,
         LookupEvaluator,
+        PredictorEvaluator,
     )
 
     cache = args.cache if args.cache is not None else args.out / "measured.sqlite"
@@ -983,6 +993,24 @@ def _search_evaluator(
         # Cached only when asked: a cache keyed by the class name would outlive edits to it.
         parts.append(user if args.cache is None else CachedEvaluator(user, cache))
         todo = [m for m in todo if m not in given]
+    for path in args.predictor or []:
+        from autobuild.predictor import AutoBuildPredictor
+
+        predicted = PredictorEvaluator(AutoBuildPredictor.load(path))
+        name = predicted.metric_names[0]
+        if name not in todo:
+            raise CLIUsageError(
+                f"--predictor {path} predicts {name!r}, which is not an objective or constraint "
+                f"still to evaluate ({todo}); train it with --target {todo[0] if todo else 'X'} "
+                "or drop it."
+            )
+        if predicted.space.fingerprint() != space.fingerprint():
+            raise CLIUsageError(
+                f"--predictor {path} was trained on space {predicted.space.name!r}, not on "
+                f"{space.name!r}."
+            )
+        parts.append(predicted)
+        todo.remove(name)
     table = [m for m in todo if data is not None and m in data.metric_names]
     if table:
         parts.append(LookupEvaluator(data, {m: directions[m] for m in table}))

@@ -291,3 +291,25 @@ def test_cli_search_constraints(tmp_path, tiny_toml, toy_module, capsys):
     assert all(float(r["cost"]) <= 60 for r in front)
     assert main([*argv, "--constraint", "cost<60"]) == 2
     assert "METRIC<=BOUND" in capsys.readouterr().err
+
+
+def test_cli_search_with_a_predicted_objective(tmp_path, tiny_toml, tiny_csv, toy_module, capsys):
+    ckpt = tmp_path / "lat"
+    train = ["train", "--space", str(tiny_toml), "--data", str(tiny_csv), "--target", "latency"]
+    train += ["--direction", "min", "--epochs", "3", "--out", str(ckpt)]
+    assert main(train) == 0
+    argv = ["search", "--space", str(tiny_toml), "--method", "random"]
+    argv += ["--objectives", "score:max,latency:min", "--evaluator", "toy_evals:Toy"]
+    argv += ["--predictor", str(ckpt), "--budget", "12", "--initial", "6", "--batch", "6"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 0
+    rows = read_rows(tmp_path / "o" / "evaluated.csv")
+    from autobuild.predictor import AutoBuildPredictor
+    from autobuild.spaces import from_toml
+
+    space = from_toml(tiny_toml)
+    archs = [space.parse(__import__("json").loads(r["arch"])) for r in rows]
+    expected = AutoBuildPredictor.load(ckpt).predict(archs)
+    assert [float(r["latency"]) for r in rows] == pytest.approx(list(expected), rel=1e-6)
+    capsys.readouterr()
+    assert main([*argv[:-6], "--objectives", "score:max", "--out", str(tmp_path / "p")]) == 2
+    assert "predicts 'latency', which is not an objective" in capsys.readouterr().err
