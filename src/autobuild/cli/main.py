@@ -841,7 +841,13 @@ class _SearchCommand(_Command):
                 store.close()
         paths = write_search_outputs(args.out, space, result)
         if not args.no_plot and len(directions) == 2:
-            paths["plot"] = _plot_search_front(args, result)
+            try:
+                paths["plot"] = _plot_search_front(args, result)
+            except ImportError:
+                logger.warning(
+                    "matplotlib is not installed; skipping front.png "
+                    "(pip install 'autobuild[plot]')"
+                )
         front = result.pareto_indices
         _print_table(
             ["arch_id", *directions],
@@ -937,12 +943,17 @@ class _FrontsCommand(_Command):
                 raise CLIUsageError(
                     f"--out plots two objectives; these searches have {len(objectives)}."
                 )
-            plot_fronts(
-                args.out,
-                {n: (v, directions) for n, (_, v) in zip(names, runs, strict=True)},
-                objectives,
-                title="Pareto fronts",
-            )
+            try:
+                plot_fronts(
+                    args.out,
+                    {n: (v, directions) for n, (_, v) in zip(names, runs, strict=True)},
+                    objectives,
+                    title="Pareto fronts",
+                )
+            except ImportError as err:
+                raise CLIUsageError(
+                    "--out needs matplotlib: pip install 'autobuild[plot]'."
+                ) from err
             print(f"fronts plotted in {args.out}")
         return 0
 
@@ -1067,7 +1078,12 @@ def _user_evaluator(spec: str, space: Any) -> Any:
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise CLIUsageError(f"--evaluator {spec}: {module_name} has no callable {attr!r}.")
-    evaluator = factory(space)
+    try:
+        evaluator = factory(space)
+    except Exception as err:  # the user's code: report it, do not crash with a traceback
+        raise CLIUsageError(
+            f"--evaluator {spec}: {attr}(space) raised {type(err).__name__}: {err}"
+        ) from err
     if not isinstance(evaluator, BaseEvaluator):
         raise CLIUsageError(
             f"--evaluator {spec} returned {type(evaluator).__name__}, not a "
