@@ -103,7 +103,7 @@ def main() -> int:
     parser.add_argument(
         "--k", type=int, default=4, help="Subgraphs kept per stage (4: the exact top 4)."
     )
-    parser.add_argument("--shift", default="eq5", choices=["eq5", "additive"])
+    parser.add_argument("--shift", default="eq5", choices=["eq5", "additive", "raw"])
     parser.add_argument("--epochs", type=int, default=200, help="Epochs per member.")
     parser.add_argument("--jobs", type=int, default=2, help="Worker processes.")
     parser.add_argument("--skip-sd", action="store_true", help="Skip the sd-unet timing.")

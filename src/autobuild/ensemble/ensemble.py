@@ -108,9 +108,10 @@ class PredictorEnsemble:
 
         Each member scores every subgraph (``shift`` as in
         :func:`~autobuild.scoring.score_modules`: ``"eq5"``, the paper's distribution shift
-        and the default here, ``"additive"`` or ``"auto"``); a subgraph scored at hop ``m``
-        gets the mean of the members' scores weighted by their held-out Spearman at hop
-        ``m``, and ``spread`` is the weighted standard deviation. Weights are normalised per
+        and the default here, ``"additive"``, ``"raw"`` (the paper's literal weighted norms)
+        or ``"auto"``); a subgraph scored at hop ``m`` gets the mean of the members' scores
+        weighted by their held-out Spearman at hop ``m``, and ``spread`` is the weighted
+        standard deviation. Weights are normalised per
         hop, so subgraphs of different sizes stay on the label scale. An empty subgraph uses
         the members' mean hop weight.
 

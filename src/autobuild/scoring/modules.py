@@ -54,7 +54,7 @@ class ModuleScores:
         records: One :class:`SubgraphScore` per subgraph, grouped by unit in enumeration
             order.
         globals: Global feature values the subgraphs were scored with.
-        shift: How raw norms became scores: ``"eq5"`` or ``"additive"``.
+        shift: How raw norms became scores: ``"eq5"``, ``"additive"`` or ``"raw"``.
     """
 
     space: SearchSpace
@@ -99,8 +99,10 @@ def score_subgraphs(
         globals_: Global feature values (the space's defaults when ``None``).
         moments: Label moments (computed from the predictor's training set when ``None``).
         shift: How raw norms become scores: ``"eq5"`` (the paper's distribution shift),
-            ``"additive"`` (the predictor's trained unit head) or ``"auto"`` (the unit head
-            when the predictor has one).
+            ``"additive"`` (the predictor's trained unit head), ``"raw"`` (the norm itself,
+            unshifted: comparable only between subgraphs of one size; the paper's literal
+            "weighted sum of embedding norms" for ensembles) or ``"auto"`` (the unit head
+            when the predictor has one, else ``"eq5"``).
     """
     _check_scorable(predictor)
     shift = _resolve_shift(predictor, shift)
@@ -139,7 +141,8 @@ def score_modules(
         predictor: A fitted predictor (not a GCN one: see :class:`GCNChainConv`).
         units: Units to score (all when ``None``).
         globals_: Global feature values to score with (the space's defaults when ``None``).
-        shift: ``"eq5"``, ``"additive"`` or ``"auto"`` (see :func:`score_subgraphs`).
+        shift: ``"eq5"``, ``"additive"``, ``"raw"`` or ``"auto"`` (see
+            :func:`score_subgraphs`).
 
     Returns:
         The scores, as :class:`ModuleScores`.
@@ -239,6 +242,11 @@ def _records(
 ) -> list[SubgraphScore]:
     hop = n_layers - 1
     name = predictor.space.unit_name(unit)
+    if shift == "raw":
+        return [
+            SubgraphScore(unit, name, n_layers, sg, hop, float(r), float(r))
+            for sg, r in zip(subgraphs, raw, strict=True)
+        ]
     if shift == "additive":
         shifted = _additive(predictor, unit, n_layers, raw)
         return [
@@ -271,7 +279,9 @@ def _empty_record(
     shift: str,
 ) -> SubgraphScore:
     """An empty unit has no node to score: it gets the mean label of its training bucket
-    (``eq5``) or the unit head's constant (``additive``)."""
+    (``eq5``), the unit head's constant (``additive``) or a zero norm (``raw``)."""
+    if shift == "raw":
+        return SubgraphScore(unit, predictor.space.unit_name(unit), 0, subgraph, -1, 0.0, 0.0)
     if shift == "additive":
         score = float(_additive(predictor, unit, 0, np.zeros(1))[0])
     else:
@@ -283,8 +293,8 @@ def _resolve_shift(predictor: AutoBuildPredictor, shift: str) -> str:
     has_head = bool(getattr(predictor.model_, "has_unit_head", False))
     if shift == "auto":
         return "additive" if has_head else "eq5"
-    if shift not in ("eq5", "additive"):
-        raise ConfigError(f"`shift` must be 'auto', 'eq5' or 'additive', got {shift!r}.")
+    if shift not in ("eq5", "additive", "raw"):
+        raise ConfigError(f"`shift` must be 'auto', 'eq5', 'additive' or 'raw', got {shift!r}.")
     if shift == "additive" and not has_head:
         raise ConfigError(
             "shift='additive' needs a predictor trained with unit_lambda > 0 (it has no unit "

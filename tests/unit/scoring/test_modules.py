@@ -216,3 +216,18 @@ def test_shift_choices(tiny_space):
         score_modules(without, shift="additive")
     with pytest.raises(ConfigError, match="`shift` must be"):
         score_modules(without, shift="linear")
+
+
+def test_raw_shift_scores_are_the_norms(tiny_space):
+    pred = _fit(tiny_space, unit_lambda=0.0)
+    eq5 = score_modules(pred, shift="eq5")
+    raw = score_modules(pred, shift="raw")
+    assert raw.shift == "raw"
+    assert [r.raw for r in raw.records] == [r.raw for r in eq5.records]
+    assert [r.score for r in raw.records] == [r.raw for r in raw.records]
+    assert [r.score for r in raw.records if r.n_layers == 0] == [0.0]
+    # within one unit and size the order is the order of the shifted scores (Eq. 5 is affine)
+    big = [r for r in raw.records if r.unit == 0 and r.n_layers == 3]
+    shifted = {r.subgraph: r.score for r in eq5.records}
+    order = sorted(big, key=lambda r: r.score)
+    assert [shifted[r.subgraph] for r in order] == sorted(shifted[r.subgraph] for r in big)
