@@ -157,12 +157,13 @@ def reduce_space(
 
 
 def rank_candidates(
-    predictor: AutoBuildPredictor, archs: Sequence[Architecture]
+    predictor: AutoBuildPredictor, archs: Sequence[Architecture], *, shift: str = "auto"
 ) -> list[BuiltArchitecture]:
     """Rank given architectures by the sum of their units' module scores, best first.
 
     This is how to pick, from a pool of candidates, the ones worth training. Each candidate's
     subgraphs are scored with its own global feature values; repeats are ranked once.
+    ``shift`` is as in :func:`~autobuild.scoring.score_modules`.
     """
     space = predictor.space
     unique = list(dict.fromkeys(space.validate(a) for a in archs))
@@ -174,7 +175,9 @@ def rank_candidates(
     for globals_, members in groups.items():
         for u in range(space.num_units):
             subs = list(dict.fromkeys(space.unit_subgraph(unique[i], u) for i in members))
-            recs = score_subgraphs(predictor, u, subs, globals_=globals_, moments=moments)
+            recs = score_subgraphs(
+                predictor, u, subs, globals_=globals_, moments=moments, shift=shift
+            )
             lookup = {r.subgraph: r.score for r in recs}
             for i in members:
                 per_arch[i, u] = lookup[space.unit_subgraph(unique[i], u)]

@@ -255,6 +255,7 @@ class _ScoreCommand(_Command):
             type=Path,
             help="Checkpoint folder from 'train', or an ensemble folder from 'ensemble'.",
         )
+        _add_shift(parser)
         parser.add_argument("--out", type=Path, required=True, help="Output folder.")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -265,10 +266,10 @@ class _ScoreCommand(_Command):
         if isinstance(pred, AutoBuildPredictor) and pred.config.graph_format == "ir":
             return _write_op_importance(pred, args.out)
         if isinstance(pred, AutoBuildPredictor):
-            scores = score_modules(pred)
+            scores = score_modules(pred, shift=args.shift or "auto")
             importance = feature_importance(pred)
         else:  # an ensemble: confidence-weighted scores with a spread; importance of member 1
-            scores = pred.score_modules()
+            scores = pred.score_modules(shift=args.shift or "eq5")
             importance = feature_importance(pred.members[0])
         args.out.mkdir(parents=True, exist_ok=True)
         write_records(args.out / "subgraph_scores.csv", _score_rows(scores), space=pred.space)
@@ -338,6 +339,7 @@ class _BuildCommand(_Command):
             default="union",
             help="How several checkpoints' top-K sets combine (default: union).",
         )
+        _add_shift(parser)
         parser.add_argument("--out", type=Path, required=True, help="Output folder.")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -362,16 +364,16 @@ class _BuildCommand(_Command):
                 raise CLIUsageError("--candidates ranks with one checkpoint; give exactly one.")
             pool = read_architectures(args.candidates, space)
             if isinstance(preds[0], AutoBuildPredictor):
-                ranked = rank_candidates(preds[0], pool)
+                ranked = rank_candidates(preds[0], pool, shift=args.shift or "auto")
             else:
-                ranked = preds[0].rank_candidates(pool)
+                ranked = preds[0].rank_candidates(pool, shift=args.shift or "eq5")
         else:
             k = args.k[0] if len(args.k) == 1 else args.k
             globals_ = _global_values(space, args.set_global)
             tables = [
-                score_modules(p, globals_=globals_)
+                score_modules(p, globals_=globals_, shift=args.shift or "auto")
                 if isinstance(p, AutoBuildPredictor)
-                else p.score_modules(globals_=globals_)
+                else p.score_modules(globals_=globals_, shift=args.shift or "eq5")
                 for p in preds
             ]
             reduced = reduce_space(tables, k, mode=args.mode)
@@ -1395,6 +1397,16 @@ def _add_space(parser: argparse.ArgumentParser) -> None:
         "--space",
         required=True,
         help="A built-in space (see 'autobuild spaces') or a .toml file declaring one.",
+    )
+
+
+def _add_shift(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shift",
+        choices=["auto", "eq5", "additive", "raw"],
+        help="How embedding norms become module scores: eq5 (the paper's distribution shift), "
+        "additive (the unit heads), raw (the norms themselves) or auto (unit heads when "
+        "trained, else eq5). Default: auto for a checkpoint, eq5 for an ensemble.",
     )
 
 

@@ -38,6 +38,15 @@ def test_ensemble_then_build_and_score(tmp_path, tiny_toml, tiny_csv, capsys):
     assert "spread" in recs[0]
     assert any(float(r["spread"]) > 0 for r in recs)  # members disagree somewhere
 
+    # --shift raw: the weighted norms themselves (METHOD.md's flag), in score and build
+    raw = tmp_path / "raw"
+    assert main(["score", str(ens), "--shift", "raw", "--out", str(raw)]) == 0
+    raw_recs = read_rows(raw / "subgraph_scores.csv")
+    assert [r["score"] for r in raw_recs] == [r["raw"] for r in raw_recs]
+    assert [r["score"] for r in raw_recs] != [r["score"] for r in recs]
+    assert main(["build", str(ens), "--top", "4", "--shift", "raw", "--out", str(raw)]) == 0
+    assert len(read_rows(raw / "built.csv")) == 4
+
 
 def test_exhaustive_writes_top_csv(tmp_path, tiny_toml, tiny_csv, capsys):
     es = tmp_path / "es"
