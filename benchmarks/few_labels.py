@@ -36,7 +36,9 @@ N_LABELED = 68
 TOP = 4
 
 
-def run_seed(seed: int, k: int, shift: str, epochs: int, jobs: int) -> dict:
+def run_seed(
+    seed: int, k: int, shift: str, epochs: int, jobs: int, corr_lambda: float | None
+) -> dict:
     data = load_nasbench_macro()
     truth = TrueRanks(data.space)
     chosen, y = select_labelled(data, "mean_acc", n_labeled=N_LABELED, seed=seed)
@@ -45,7 +47,8 @@ def run_seed(seed: int, k: int, shift: str, epochs: int, jobs: int) -> dict:
     kw = {"folds": 5, "seeds": seeds, "epochs": epochs, "n_jobs": jobs}
 
     t0 = time.perf_counter()
-    ens = fit_ensemble(data.space, archs, y, **kw)
+    extra = {} if corr_lambda is None else {"corr_lambda": corr_lambda}
+    ens = fit_ensemble(data.space, archs, y, **kw, **extra)
     ab_seconds = time.perf_counter() - t0
     table = ens.score_modules(shift=shift)
     built = [b.arch for b in reduce_space(table, k=k).ranked(TOP)]
@@ -73,6 +76,7 @@ def run_seed(seed: int, k: int, shift: str, epochs: int, jobs: int) -> dict:
         "ab_seconds": ab_seconds,
         "es_seconds": es_seconds,
         "weights": float(ens.hop_weights.mean()),
+        "corr_lambda": ens.metadata["config"]["corr_lambda"],
     }
 
 
@@ -109,13 +113,19 @@ def main() -> int:
     )
     parser.add_argument("--shift", default="eq5", choices=["eq5", "additive", "raw"])
     parser.add_argument("--epochs", type=int, default=200, help="Epochs per member.")
+    parser.add_argument(
+        "--corr-lambda",
+        type=float,
+        default=None,
+        help="AutoBuild members' ranking-loss weight (default: fit_ensemble's).",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="Worker processes.")
     parser.add_argument("--skip-sd", action="store_true", help="Skip the sd-unet timing.")
     args = parser.parse_args()
 
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        rows.append(run_seed(seed, args.k, args.shift, args.epochs, args.jobs))
+        rows.append(run_seed(seed, args.k, args.shift, args.epochs, args.jobs, args.corr_lambda))
         r = rows[-1]
         print(
             f"seed {seed}: AutoBuild best rank {r['autobuild']['best_rank']:g}, ES "
@@ -125,7 +135,8 @@ def main() -> int:
 
     print(
         f"## Few labels on NAS-Bench-Macro: {N_LABELED} labelled, top {TOP}, 5 folds x 4 seeds "
-        f"= 20 members, {args.epochs} epochs, K={args.k}, shift {args.shift}\n"
+        f"= 20 members, {args.epochs} epochs, ranking-loss weight {rows[0]['corr_lambda']:g}, "
+        f"K={args.k}, shift {args.shift}\n"
     )
     header = [
         "seed",
