@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autobuild.data import load_nasbench_macro
+from autobuild.data import LabeledData, load_nasbench_macro
 from autobuild.evaluation import (
     CachedEvaluator,
     CombinedEvaluator,
@@ -52,7 +52,9 @@ INSIGHT = {"s1": {"max_layers": 1}}
 DEFAULT_CACHE = Path.home() / ".cache" / "autobuild" / "nasbench_macro_latency_cpu.sqlite"
 
 
-def _run_pair(pair: str, args: argparse.Namespace, data, latency) -> None:
+def _run_pair(
+    pair: str, args: argparse.Namespace, data: LabeledData, latency: CachedEvaluator
+) -> None:
     objectives = PAIRS[pair]
     directions = [d for _, d in objectives]
     lookup = LookupEvaluator(data, {n: d for n, d in objectives if n != LATENCY})

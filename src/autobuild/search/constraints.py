@@ -1,10 +1,10 @@
 """Constraints of a search: bounds on metrics an evaluator gives (e.g. latency <= 5 ms).
 
 A constrained search still proposes and evaluates any architecture of its space; an
-evaluation that breaks a bound is *infeasible*: pymoo ranks it behind every feasible one by
-its total violation (so the search moves towards the feasible region), and it never enters
-the Pareto front, the hypervolume or ``pareto.csv``. Violations are measured in the metric's
-own units and summed over the constraints.
+evaluation that breaks a bound is *infeasible*: its total violation is pymoo's constraint
+violation (NSGA-II's constrained domination puts every feasible evaluation before it), and
+it never enters the Pareto front, the hypervolume or ``pareto.csv``. Violations are
+measured in the metric's own units and summed over the constraints.
 
 Example:
     >>> c = Constraint.parse("latency_cpu_ms<=5")

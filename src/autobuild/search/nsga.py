@@ -344,9 +344,14 @@ class _State:
     def mutate(self, genome: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.genome.mutate(genome, rng)
 
-    def unique_new(self, genomes: Iterable[np.ndarray], limit: int) -> list[np.ndarray]:
-        """Genomes (in order) of new, distinct architectures, at most ``limit``."""
-        taken: set[str] = set()
+    def unique_new(
+        self, genomes: Iterable[np.ndarray], limit: int, taken: set[str] | None = None
+    ) -> list[np.ndarray]:
+        """Genomes (in order) of new, distinct architectures, at most ``limit``.
+
+        ``taken`` holds keys to skip as well; the keys of the genomes returned are added.
+        """
+        taken = set() if taken is None else taken
         out: list[np.ndarray] = []
         for g in genomes:
             if len(out) >= limit:
@@ -918,23 +923,13 @@ def _fill(
     taken = {state.key(g) for g in chosen}
     parents = [] if algorithm.pop is None else list(algorithm.pop.get("X"))
     out: list[np.ndarray] = []
-
-    def take(genomes: Iterable[np.ndarray]) -> None:
-        for g in genomes:
-            if len(out) >= missing:
-                return
-            k = state.key(g)
-            if k not in state.known and k not in taken:
-                taken.add(k)
-                out.append(np.asarray(g, dtype=np.int64))
-
     if parents:
         tries = (
             state.mutate(parents[int(rng.integers(len(parents)))], rng)
             for _ in range(_TRIES_PER_CHILD * missing)
         )
-        take(tries)
+        out += state.unique_new(tries, missing, taken)
     if len(out) < missing and state.n_genomes <= MAX_FILL_ENUMERATION:
         every = state.enumerate_new(rng, missing + len(taken))
-        take(every)
+        out += state.unique_new(every, missing - len(out), taken)
     return out

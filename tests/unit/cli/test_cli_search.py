@@ -298,9 +298,10 @@ def test_cli_search_with_a_predicted_objective(tmp_path, tiny_toml, tiny_csv, to
     train = ["train", "--space", str(tiny_toml), "--data", str(tiny_csv), "--target", "latency"]
     train += ["--direction", "min", "--epochs", "3", "--out", str(ckpt)]
     assert main(train) == 0
-    argv = ["search", "--space", str(tiny_toml), "--method", "random"]
-    argv += ["--objectives", "score:max,latency:min", "--evaluator", "toy_evals:Toy"]
-    argv += ["--predictor", str(ckpt), "--budget", "12", "--initial", "6", "--batch", "6"]
+    base = ["search", "--space", str(tiny_toml), "--method", "random"]
+    base += ["--evaluator", "toy_evals:Toy", "--predictor", str(ckpt)]
+    small = ["--budget", "12", "--initial", "6", "--batch", "6"]
+    argv = [*base, "--objectives", "score:max,latency:min", *small]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 0
     rows = read_rows(tmp_path / "o" / "evaluated.csv")
     from autobuild.predictor import AutoBuildPredictor
@@ -311,5 +312,5 @@ def test_cli_search_with_a_predicted_objective(tmp_path, tiny_toml, tiny_csv, to
     expected = AutoBuildPredictor.load(ckpt).predict(archs)
     assert [float(r["latency"]) for r in rows] == pytest.approx(list(expected), rel=1e-6)
     capsys.readouterr()
-    assert main([*argv[:-6], "--objectives", "score:max", "--out", str(tmp_path / "p")]) == 2
+    assert main([*base, "--objectives", "score:max", "--out", str(tmp_path / "p")]) == 2
     assert "predicts 'latency', which is not an objective" in capsys.readouterr().err
