@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from autobuild._atomic import atomic_path, write_json_atomic
+from autobuild._checkpoint import read_index
 from autobuild.construction import BuiltArchitecture
 from autobuild.ensemble.members import MemberResult, MemberTask, fold_tasks, run_tasks
 from autobuild.exceptions import CheckpointError, ConfigError, DataError
@@ -206,20 +207,7 @@ class PredictorEnsemble:
         """
         folder = Path(path)
         index_path = folder / ENSEMBLE_FILE
-        if not index_path.is_file():
-            raise CheckpointError(
-                f"{str(folder)!r} is not an ensemble folder: {ENSEMBLE_FILE} is missing."
-            )
-        try:
-            index = json.loads(index_path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"Cannot read {str(index_path)!r}: {err}.") from err
-        if not isinstance(index, dict) or index.get("format") != ENSEMBLE_FORMAT:
-            found = index.get("format") if isinstance(index, dict) else None
-            raise CheckpointError(
-                f"{str(index_path)!r} has format {found!r}; this autobuild reads "
-                f"{ENSEMBLE_FORMAT!r}."
-            )
+        index = read_index(index_path, ENSEMBLE_FORMAT, "an ensemble folder")
         try:
             infos = [dict(i) for i in index["members"]]
             members = [

@@ -14,6 +14,7 @@ import torch
 
 from autobuild import spaces as spaces_mod
 from autobuild._atomic import atomic_path, write_json_atomic
+from autobuild._checkpoint import read_index
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.encoding.ir import IRGraphEncoder
 from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
@@ -406,20 +407,10 @@ class AutoBuildPredictor:
 
         folder = Path(path)
         meta_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
-        for p in (meta_path, weights_path):
-            if not p.is_file():
-                raise CheckpointError(
-                    f"{str(folder)!r} is not a predictor checkpoint: {p.name} is missing."
-                )
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"Cannot read {str(meta_path)!r}: {err}.") from err
-        if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-            found = meta.get("format") if isinstance(meta, dict) else None
+        meta = read_index(meta_path, CHECKPOINT_FORMAT, "a predictor checkpoint")
+        if not weights_path.is_file():
             raise CheckpointError(
-                f"{str(meta_path)!r} has format {found!r}; this autobuild reads "
-                f"{CHECKPOINT_FORMAT!r}."
+                f"{str(folder)!r} is not a predictor checkpoint: {weights_path.name} is missing."
             )
         try:
             saved_space = _space_from_meta(meta["space"])
