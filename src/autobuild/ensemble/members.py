@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from autobuild._workers import exit_with_parent
 from autobuild.exceptions import ConfigError, EvaluationError
 
 __all__ = ["EXECUTORS", "MemberResult", "MemberTask", "fold_tasks", "run_tasks", "train_member"]
@@ -232,7 +233,9 @@ def _process_stream(
     workers = min(n_jobs or os.cpu_count() or 1, len(tasks))
     # "spawn": a forked child of a process that has started PyTorch's thread pools can hang.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=exit_with_parent
+    ) as pool:
         futures = {pool.submit(train_member, t): i for i, t in enumerate(tasks)}
         try:
             for future in as_completed(futures):

@@ -55,6 +55,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
+from autobuild._workers import exit_with_parent
 from autobuild.exceptions import ConfigError, EvaluationError
 from autobuild.spaces import Architecture
 
@@ -104,6 +105,7 @@ def evaluate_one(evaluator: Any, arch: Architecture) -> EvaluationOutcome:
 
 def _init_worker(evaluator: Any) -> None:
     global _WORKER_EVALUATOR
+    exit_with_parent()
     _WORKER_EVALUATOR = evaluator
 
 
