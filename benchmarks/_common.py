@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from typing import Any
+
+import numpy as np
+
+from autobuild.data import load_nasbench_macro
+from autobuild.demo import TrueRanks
+from autobuild.scoring import ModuleScores, SubgraphScore
+from autobuild.spaces import Architecture, SearchSpace
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
@@ -27,3 +35,35 @@ def overrides(items: list[str]) -> dict[str, Any]:
             raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
         out[key] = json.loads(value)
     return out
+
+
+def stage_one_hot(space: SearchSpace, archs: list[Architecture]) -> tuple[np.ndarray, list]:
+    """One column per (unit, stage subgraph): 1 where the architecture has that subgraph."""
+    columns = [(u, sg) for u in range(space.num_units) for sg in space.enumerate_subgraphs(u)]
+    index = {c: i for i, c in enumerate(columns)}
+    x = np.zeros((len(archs), len(columns)))
+    for r, a in enumerate(archs):
+        for u in range(space.num_units):
+            x[r, index[(u, space.unit_subgraph(a, u))]] = 1.0
+    return x, columns
+
+
+def least_squares_scores(truth: TrueRanks) -> ModuleScores:
+    """One score per stage subgraph, least squares on all 6,561 NAS-Bench-Macro keys.
+
+    The noise-free limit of a stage-additive scorer: what summed stage scores build with every
+    architecture labelled. Every key counts once (a network with two keys counts twice).
+    """
+    space = truth.space
+    archs = list(load_nasbench_macro().archs)
+    counts = Counter(truth.key_ids)
+    x, columns = stage_one_hot(space, archs)
+    y = np.asarray([truth.acc(a) for a in archs])
+    w = np.sqrt(np.asarray([counts[space.arch_id(a)] for a in archs], dtype=float))
+    xb = np.c_[x, np.ones(len(x))]
+    coef = np.linalg.lstsq(xb * w[:, None], y * w, rcond=None)[0][:-1]
+    records = []
+    for (u, sg), c in zip(columns, coef, strict=True):
+        n = sum(len(st) for st in sg)
+        records.append(SubgraphScore(u, space.unit_name(u), n, sg, n - 1, float(c), float(c)))
+    return ModuleScores(space, tuple(records), shift="raw")

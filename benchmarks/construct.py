@@ -27,12 +27,11 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import torch
-from _common import add_set_option
+from _common import add_set_option, least_squares_scores, stage_one_hot
 from _common import overrides as parse_overrides
 
 from autobuild.construction import reduce_space
@@ -43,16 +42,6 @@ from autobuild.scoring import score_modules
 from autobuild.spaces import Architecture, SearchSpace
 
 AUTHORS = {100: 349.0, 1000: 111.5}  # authors' code, built top-1 median rank (issue #3)
-
-
-def _one_hot(space: SearchSpace, archs: list[Architecture]) -> tuple[np.ndarray, list]:
-    columns = [(u, sg) for u in range(space.num_units) for sg in space.enumerate_subgraphs(u)]
-    index = {c: i for i, c in enumerate(columns)}
-    x = np.zeros((len(archs), len(columns)))
-    for r, a in enumerate(archs):
-        for u in range(space.num_units):
-            x[r, index[(u, space.unit_subgraph(a, u))]] = 1.0
-    return x, columns
 
 
 def _stagewise(space: SearchSpace, coef: np.ndarray, columns: list, k: int) -> list[list]:
@@ -96,7 +85,7 @@ def run_nasbench(n: int, seeds: list[int], truth: TrueRanks, overrides: dict) ->
         reranked = archs[int(np.argmax(pred.predict(archs, head=head)))]
         by_regressor = archs[int(np.argmax(pred.predict(archs)))]
         labelled = list(result.train_archs)
-        x, columns = _one_hot(space, labelled)
+        x, columns = stage_one_hot(space, labelled)
         coef = _ridge(x, np.asarray([truth.acc(a) for a in labelled]), alpha=1.0)
         ridge_built, ridge_best = _built_and_best(
             space, truth, _stagewise(space, coef, columns, 3)
@@ -122,20 +111,9 @@ def run_nasbench(n: int, seeds: list[int], truth: TrueRanks, overrides: dict) ->
 
 def least_squares_on_all(truth: TrueRanks) -> tuple[str, float, float]:
     """One score per stage subgraph fitted on every key (the best stage-additive scorer)."""
-    space = truth.space
-    data = load_nasbench_macro()
-    counts = Counter(truth.key_ids)
-    archs = list(data.archs)
-    weights = [counts[space.arch_id(a)] for a in archs]
-    x, columns = _one_hot(space, archs)
-    y = np.asarray([truth.acc(a) for a in archs])
-    w = np.sqrt(np.asarray(weights, dtype=float))  # every key counts once
-    xb = np.c_[x, np.ones(len(x))]
-    coef = np.linalg.lstsq(xb * w[:, None], y * w, rcond=None)[0][:-1]
-    tops = _stagewise(space, coef, columns, 3)
-    built = Architecture(tuple(st for u in range(space.num_units) for st in tops[u][0]))
-    built_rank, best = _built_and_best(space, truth, tops)
-    return space.arch_id(built), built_rank, best
+    ranked = reduce_space(least_squares_scores(truth), 3).ranked()
+    ranks = [truth.rank(b.arch) for b in ranked]
+    return truth.space.arch_id(ranked[0].arch), ranks[0], min(ranks)
 
 
 def time_ofa_scoring(repeats: int = 3) -> tuple[float, int]:
