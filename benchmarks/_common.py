@@ -48,18 +48,26 @@ def stage_one_hot(space: SearchSpace, archs: list[Architecture]) -> tuple[np.nda
     return x, columns
 
 
-def least_squares_scores(truth: TrueRanks) -> ModuleScores:
+def least_squares_scores(truth: TrueRanks, tau: float | None = None) -> ModuleScores:
     """One score per stage subgraph, least squares on all 6,561 NAS-Bench-Macro keys.
 
     The noise-free limit of a stage-additive scorer: what summed stage scores build with every
     architecture labelled. Every key counts once (a network with two keys counts twice).
+
+    Args:
+        truth: True accuracies.
+        tau: If given, weight every key by ``exp((acc - best acc) / tau)`` (accuracy in %),
+            so the fit concentrates on the best architectures.
     """
     space = truth.space
     archs = list(load_nasbench_macro().archs)
     counts = Counter(truth.key_ids)
     x, columns = stage_one_hot(space, archs)
     y = np.asarray([truth.acc(a) for a in archs])
-    w = np.sqrt(np.asarray([counts[space.arch_id(a)] for a in archs], dtype=float))
+    w = np.asarray([counts[space.arch_id(a)] for a in archs], dtype=float)
+    if tau is not None:
+        w = w * np.exp((y - y.max()) / tau)
+    w = np.sqrt(w)
     xb = np.c_[x, np.ones(len(x))]
     coef = np.linalg.lstsq(xb * w[:, None], y * w, rcond=None)[0][:-1]
     records = []

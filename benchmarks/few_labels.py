@@ -9,7 +9,10 @@ each seed, 68 random labelled architectures (``select_labelled``, as ``--n-label
 predicted by the weighted ensemble, top 4. Reported per seed and as medians: average and
 best true accuracy and rank (among all 6,561 keys, ties averaged) of each top 4, next to the
 68 labelled. Also timed: one 20-member ensemble (2 worker processes) and, with synthetic
-labels, the Exhaustive Search over the whole ``sd-unet`` space (~765k architectures).
+labels, the Exhaustive Search over the whole ``sd-unet`` space (~765k architectures). And
+the noise-free limits of summed stage scores: the top 4 built from one score per stage
+subgraph fitted by least squares on all 6,561 keys, plain and weighted towards the best
+(``--seeds 0`` prints only these).
 
     python benchmarks/few_labels.py [--seeds 10] [--first-seed 0] [--k 4] [--shift eq5]
         [--skip-sd]
@@ -103,37 +106,25 @@ def time_sd_unet(jobs: int) -> dict:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="Number of seeds (default 10).")
-    parser.add_argument(
-        "--first-seed", type=int, default=0, help="First seed (default 0: the protocol's 0..9)."
+def print_limits(k: int) -> None:
+    """What summed stage scores build with every architecture labelled (no label noise)."""
+    truth = TrueRanks(load_nasbench_macro().space)
+    print(
+        f"\nNoise-free limits of summed stage scores (one score per stage subgraph, least "
+        f"squares on all 6,561 keys; K={k}, top {TOP}):\n"
     )
-    parser.add_argument(
-        "--k", type=int, default=4, help="Subgraphs kept per stage (4: the exact top 4)."
-    )
-    parser.add_argument("--shift", default="eq5", choices=["eq5", "additive", "raw"])
-    parser.add_argument("--epochs", type=int, default=200, help="Epochs per member.")
-    parser.add_argument(
-        "--corr-lambda",
-        type=float,
-        default=None,
-        help="AutoBuild members' ranking-loss weight (default: fit_ensemble's).",
-    )
-    parser.add_argument("--jobs", type=int, default=2, help="Worker processes.")
-    parser.add_argument("--skip-sd", action="store_true", help="Skip the sd-unet timing.")
-    args = parser.parse_args()
+    print("| fit | top 4 avg / best | ranks |")
+    print("|---|---|---|")
+    for tau in (None, 1.0, 0.5, 0.25, 0.1):
+        built = [b.arch for b in reduce_space(least_squares_scores(truth, tau), k=k).ranked(TOP)]
+        acc = [truth.acc(a) for a in built]
+        name = "every key counts once" if tau is None else f"keys weighted exp((acc - max)/{tau})"
+        ranks = ", ".join(f"{truth.rank(a):g}" for a in built)
+        print(f"| {name} | {statistics.mean(acc):.3f} / {max(acc):.2f} | {ranks} |")
 
-    rows = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        rows.append(run_seed(seed, args.k, args.shift, args.epochs, args.jobs, args.corr_lambda))
-        r = rows[-1]
-        print(
-            f"seed {seed}: AutoBuild best rank {r['autobuild']['best_rank']:g}, ES "
-            f"{r['es']['best_rank']:g}",
-            file=sys.stderr,
-        )
 
+def print_table(rows: list[dict], args: argparse.Namespace) -> None:
+    """The per-seed table, its medians and the paired comparison."""
     print(
         f"## Few labels on NAS-Bench-Macro: {N_LABELED} labelled, top {TOP}, 5 folds x 4 seeds "
         f"= 20 members, {args.epochs} epochs, ranking-loss weight {rows[0]['corr_lambda']:g}, "
@@ -189,14 +180,44 @@ def main() -> int:
         f"median best-of-4 rank AutoBuild {med['autobuild']['best_rank']:g}, ES "
         f"{med['es']['best_rank']:g}, best of 68 {med['labelled']['best_rank']:g}."
     )
-    truth = TrueRanks(load_nasbench_macro().space)
-    limit = [b.arch for b in reduce_space(least_squares_scores(truth), k=args.k).ranked(TOP)]
-    acc = [truth.acc(a) for a in limit]
-    print(
-        f"Noise-free limit of summed stage scores (one score per stage subgraph, least "
-        f"squares on all 6,561 keys, K={args.k}): top 4 avg / best {statistics.mean(acc):.2f} "
-        f"/ {max(acc):.2f}, ranks {', '.join(f'{truth.rank(a):g}' for a in limit)}."
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seeds", type=int, default=10, help="Number of seeds (default 10; 0: limits only)."
     )
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="First seed (default 0: the protocol's 0..9)."
+    )
+    parser.add_argument(
+        "--k", type=int, default=4, help="Subgraphs kept per stage (4: the exact top 4)."
+    )
+    parser.add_argument("--shift", default="eq5", choices=["eq5", "additive", "raw"])
+    parser.add_argument("--epochs", type=int, default=200, help="Epochs per member.")
+    parser.add_argument(
+        "--corr-lambda",
+        type=float,
+        default=None,
+        help="AutoBuild members' ranking-loss weight (default: fit_ensemble's).",
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="Worker processes.")
+    parser.add_argument("--skip-sd", action="store_true", help="Skip the sd-unet timing.")
+    args = parser.parse_args()
+
+    rows = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        rows.append(run_seed(seed, args.k, args.shift, args.epochs, args.jobs, args.corr_lambda))
+        r = rows[-1]
+        print(
+            f"seed {seed}: AutoBuild best rank {r['autobuild']['best_rank']:g}, ES "
+            f"{r['es']['best_rank']:g}",
+            file=sys.stderr,
+        )
+
+    if rows:
+        print_table(rows, args)
+    print_limits(args.k)
 
     if not args.skip_sd:
         sd = time_sd_unet(args.jobs)
