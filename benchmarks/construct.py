@@ -34,9 +34,9 @@ import torch
 from _common import add_set_option, least_squares_scores, stage_one_hot
 from _common import overrides as parse_overrides
 
-from autobuild.construction import reduce_space
+from autobuild.construction import reduce_space, rerank
 from autobuild.data import load_nasbench_macro
-from autobuild.demo import RERANK_HEAD, TrueRanks
+from autobuild.demo import TrueRanks
 from autobuild.predictor import AutoBuildPredictor, train_predictor
 from autobuild.scoring import score_modules
 from autobuild.spaces import Architecture, SearchSpace
@@ -81,9 +81,8 @@ def run_nasbench(n: int, seeds: list[int], truth: TrueRanks, overrides: dict) ->
         ranked = reduce_space(score_modules(pred), 3).ranked()
         construct_s = time.perf_counter() - t0
         archs = [b.arch for b in ranked]
-        head = RERANK_HEAD if pred.model_.has_unit_head else "regressor"
-        reranked = archs[int(np.argmax(pred.predict(archs, head=head)))]
-        by_regressor = archs[int(np.argmax(pred.predict(archs)))]
+        reranked = rerank(ranked, pred)[0].arch
+        by_regressor = rerank(ranked, pred, head="regressor")[0].arch
         labelled = list(result.train_archs)
         x, columns = stage_one_hot(space, labelled)
         coef = _ridge(x, np.asarray([truth.acc(a) for a in labelled]), alpha=1.0)

@@ -4,10 +4,13 @@ AutoBuild keeps the ``K`` best-scored subgraphs of every unit (stage); their pro
 reduced search space whose architectures are ranked by the sum of their units' scores, and
 the top-1 of every unit is the single built architecture (Mills et al., CVPR 2024, Sec. 3.3).
 Several predictors (e.g. one per target equation) combine by the union of their top-K sets.
+:func:`rerank` orders built architectures by a predictor's whole-architecture prediction
+instead, a non-additive step that can capture interactions between stages.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Sequence
@@ -20,10 +23,21 @@ from autobuild.predictor import AutoBuildPredictor
 from autobuild.scoring import ModuleScores, SubgraphScore, score_subgraphs
 from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
 
-__all__ = ["BuiltArchitecture", "ReducedSpace", "rank_candidates", "reduce_space"]
+__all__ = [
+    "RERANK_HEAD",
+    "BuiltArchitecture",
+    "ReducedSpace",
+    "rank_candidates",
+    "reduce_space",
+    "rerank",
+]
 
 #: Largest reduced space that :meth:`ReducedSpace.ranked` sorts completely.
 MAX_FULL_RANKING = 2_000_000
+#: The prediction :func:`rerank` uses by default for a predictor with an additive unit head:
+#: the mean of the regressor and that head (with 100 labels the regressor alone prefers the
+#: largest network; see README).
+RERANK_HEAD = "mean"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +48,17 @@ class BuiltArchitecture:
         arch: The architecture.
         score: Sum of its units' scores.
         unit_scores: Score of each unit's subgraph.
+        prediction: The whole-architecture prediction that re-ranked it (:func:`rerank`;
+            ``None`` when ranked by ``score``).
+        spread: Uncertainty of ``prediction`` (an ensemble's weighted spread; 0 for one
+            predictor; ``None`` when not re-ranked).
     """
 
     arch: Architecture
     score: float
     unit_scores: tuple[float, ...]
+    prediction: float | None = None
+    spread: float | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +205,46 @@ def rank_candidates(
     order = np.argsort(-totals, kind="stable")
     return [
         BuiltArchitecture(unique[i], float(totals[i]), tuple(float(v) for v in per_arch[i]))
+        for i in order
+    ]
+
+
+def rerank(
+    built: Sequence[BuiltArchitecture],
+    predictor: AutoBuildPredictor,
+    *,
+    head: str = "auto",
+) -> list[BuiltArchitecture]:
+    """Order built architectures by a predictor's prediction of the whole architecture.
+
+    Summed stage scores cannot express interactions between stages; re-ranking the reduced
+    space (e.g. ``reduce_space(table, k).ranked()``) with the full predictor can. Ties keep
+    the summed-score order. For an ensemble use
+    :meth:`~autobuild.ensemble.PredictorEnsemble.rerank`.
+
+    Args:
+        built: Architectures to re-rank (their summed scores are kept).
+        predictor: A fitted predictor.
+        head: Prediction head (as in :meth:`AutoBuildPredictor.predict`), or ``"auto"``:
+            :data:`RERANK_HEAD` when the predictor has a unit head, else ``"regressor"``.
+
+    Returns:
+        The architectures, highest prediction first, with ``prediction`` (and ``spread`` 0).
+    """
+    if head == "auto":
+        head = RERANK_HEAD if predictor.model_.has_unit_head else "regressor"
+    archs = [b.arch for b in built]
+    values = predictor.predict(archs, head=head) if archs else np.zeros(0)
+    return _with_predictions(built, values, np.zeros(len(archs)))
+
+
+def _with_predictions(
+    built: Sequence[BuiltArchitecture], values: np.ndarray, spread: np.ndarray
+) -> list[BuiltArchitecture]:
+    """``built`` with these predictions, highest first (ties keep the given order)."""
+    order = np.argsort(-np.asarray(values, dtype=np.float64), kind="stable")
+    return [
+        dataclasses.replace(built[i], prediction=float(values[i]), spread=float(spread[i]))
         for i in order
     ]
 

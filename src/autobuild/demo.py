@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from autobuild._atomic import write_json_atomic
-from autobuild.construction import reduce_space
+from autobuild.construction import reduce_space, rerank
 from autobuild.data import load_nasbench_macro, locate_nasbench_macro
 from autobuild.predictor import train_predictor
 from autobuild.scoring import (
@@ -38,9 +38,6 @@ __all__ = ["DemoResult", "TrueRanks", "run_demo"]
 logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
-#: The prediction that re-ranks the reduced space: the mean of the regressor and the additive
-#: unit head (with 100 labels the regressor alone prefers the largest network; see README).
-RERANK_HEAD = "mean"
 
 
 class TrueRanks:
@@ -137,7 +134,7 @@ def run_demo(
     built = reduced[0].arch
     reduced_archs = [b.arch for b in reduced]
     best_reduced = min(reduced_archs, key=truth.rank)
-    reranked = reduced_archs[int(np.argmax(pred.predict(reduced_archs, head=RERANK_HEAD)))]
+    reranked = rerank(reduced, pred)[0].arch
     best_labelled = min(labelled, key=truth.rank)
     budget = n_labeled + len(reduced_archs)
     rng = np.random.default_rng(seed + 1)

@@ -6,10 +6,12 @@ from tests.conftest import synthetic_acc
 
 import autobuild.spaces as S
 from autobuild.construction import (
+    RERANK_HEAD,
     _all_sums,
     _top_sums,
     rank_candidates,
     reduce_space,
+    rerank,
 )
 from autobuild.exceptions import ConfigError
 from autobuild.predictor import AutoBuildPredictor
@@ -93,3 +95,19 @@ def test_rank_candidates_sums_module_scores(scores):
         expected = [table.lookup(u, space.unit_subgraph(b.arch, u)).score for u in range(3)]
         assert b.unit_scores == pytest.approx(expected)
     assert [b.score for b in ranked] == sorted((b.score for b in ranked), reverse=True)
+
+
+def test_rerank_orders_by_the_whole_architecture_prediction(scores):
+    pred, table = scores
+    built = reduce_space(table, 3).ranked()
+    for head, expected_head in [("auto", RERANK_HEAD), ("regressor", "regressor")]:
+        out = rerank(built, pred, head=head)
+        values = pred.predict([b.arch for b in built], head=expected_head)
+        assert {b.arch for b in out} == {b.arch for b in built}
+        assert len(out) == len(built)
+        assert [b.prediction for b in out] == pytest.approx(sorted(values, reverse=True))
+        assert all(b.spread == 0.0 for b in out)
+        by_arch = {b.arch: b for b in built}
+        assert all(b.score == by_arch[b.arch].score for b in out)  # summed scores kept
+    assert rerank([], pred) == []
+    assert all(b.prediction is None for b in built)

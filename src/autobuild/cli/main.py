@@ -339,6 +339,17 @@ class _BuildCommand(_Command):
             default="union",
             help="How several checkpoints' top-K sets combine (default: union).",
         )
+        parser.add_argument(
+            "--rerank",
+            nargs="?",
+            const="auto",
+            choices=["auto", "regressor", "units", "mean"],
+            metavar="HEAD",
+            help="Order the whole reduced space (or the candidates) by the checkpoint's "
+            "prediction of each architecture instead of summed stage scores; optional "
+            "prediction head (auto: 'mean' for a predictor with a unit head, 'regressor' for "
+            "an ensemble).",
+        )
         _add_shift(parser)
         parser.add_argument("--out", type=Path, required=True, help="Output folder.")
 
@@ -346,11 +357,16 @@ class _BuildCommand(_Command):
         import json
 
         from autobuild._atomic import write_csv_atomic, write_json_atomic
-        from autobuild.construction import rank_candidates, reduce_space
+        from autobuild.construction import MAX_FULL_RANKING, rank_candidates, reduce_space, rerank
         from autobuild.data import read_architectures
         from autobuild.predictor import AutoBuildPredictor
         from autobuild.scoring import score_modules
 
+        if args.rerank and len(args.checkpoint) > 1:
+            raise CLIUsageError(
+                f"--rerank orders by one checkpoint's predictions, got {len(args.checkpoint)} "
+                "checkpoints; give exactly one."
+            )
         preds = [_load_scorer(c) for c in args.checkpoint]
         space = preds[0].space
         for c, p in zip(args.checkpoint[1:], preds[1:], strict=True):
@@ -377,7 +393,12 @@ class _BuildCommand(_Command):
                 for p in preds
             ]
             reduced = reduce_space(tables, k, mode=args.mode)
-            ranked = reduced.ranked(args.top)
+            if args.rerank and reduced.size() > MAX_FULL_RANKING:
+                raise CLIUsageError(
+                    f"--rerank predicts every architecture of the reduced space, which has "
+                    f"{reduced.size():,} (at most {MAX_FULL_RANKING:,}); use a smaller --k."
+                )
+            ranked = reduced.ranked(None if args.rerank else args.top)
             write_json_atomic(
                 args.out / "reduced_space.json",
                 {
@@ -396,12 +417,26 @@ class _BuildCommand(_Command):
                     ],
                 },
             )
+        if args.rerank:
+            scorer = preds[0]
+            if isinstance(scorer, AutoBuildPredictor):
+                ranked = rerank(ranked, scorer, head=args.rerank)
+            else:
+                head = "regressor" if args.rerank == "auto" else args.rerank
+                ranked = scorer.rerank(ranked, head=head)
         ranked = ranked[: args.top] if args.top else ranked
+        extra = ["prediction", "spread"] if args.rerank else []
         write_csv_atomic(
             args.out / "built.csv",
-            ["rank", "arch_id", "arch", "score"],
+            ["rank", "arch_id", "arch", "score", *extra],
             (
-                [i + 1, space.arch_id(b.arch), json.dumps(space.to_json(b.arch)), b.score]
+                [
+                    i + 1,
+                    space.arch_id(b.arch),
+                    json.dumps(space.to_json(b.arch)),
+                    b.score,
+                    *([b.prediction, b.spread] if args.rerank else []),
+                ]
                 for i, b in enumerate(ranked)
             ),
         )
@@ -413,9 +448,14 @@ class _BuildCommand(_Command):
                 args.out / "built_ofa.json", [native.to_ofa_dict(space, b.arch) for b in ranked]
             )
         _print_table(
-            ["rank", "arch_id", "score"],
+            ["rank", "arch_id", "score", *extra[:1]],
             [
-                [str(i + 1), space.arch_id(b.arch), f"{b.score:.4g}"]
+                [
+                    str(i + 1),
+                    space.arch_id(b.arch),
+                    f"{b.score:.4g}",
+                    *([f"{b.prediction:.4g}"] if args.rerank else []),
+                ]
                 for i, b in enumerate(ranked[:10])
             ],
         )

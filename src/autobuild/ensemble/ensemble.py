@@ -23,7 +23,7 @@ import numpy as np
 
 from autobuild._atomic import atomic_path, write_json_atomic
 from autobuild._checkpoint import read_index
-from autobuild.construction import BuiltArchitecture
+from autobuild.construction import BuiltArchitecture, _with_predictions
 from autobuild.ensemble.members import MemberResult, MemberTask, fold_tasks, run_tasks
 from autobuild.exceptions import CheckpointError, ConfigError, DataError
 from autobuild.predictor import AutoBuildPredictor, PredictorConfig
@@ -187,6 +187,24 @@ class PredictorEnsemble:
             BuiltArchitecture(unique[i], float(totals[i]), tuple(float(v) for v in per_arch[i]))
             for i in order
         ]
+
+    def rerank(
+        self, built: Sequence[BuiltArchitecture], *, head: str = "regressor"
+    ) -> list[BuiltArchitecture]:
+        """Order built architectures by the ensemble's weighted whole-architecture prediction.
+
+        Like :func:`autobuild.construction.rerank` for one predictor: the non-additive step
+        after summed stage scores have reduced the space. ``spread`` is the members'
+        weighted spread.
+
+        Raises:
+            ConfigError: Every member has zero weight (see :meth:`predict`).
+        """
+        archs = [b.arch for b in built]
+        if not archs:
+            return []
+        mean, spread = self.predict(archs, head=head)
+        return _with_predictions(built, mean, spread)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

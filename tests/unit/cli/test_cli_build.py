@@ -50,6 +50,33 @@ def test_build_writes_the_ranked_reduced_space(tmp_path, checkpoint, tiny_space)
     assert len(read_rows(per_unit / "built.csv")) == 2
 
 
+def test_build_reranks_by_prediction(tmp_path, checkpoint, tiny_space):
+    from autobuild.predictor import AutoBuildPredictor
+
+    out = tmp_path / "reranked"
+    argv = ["build", str(checkpoint), "--k", "2", "--rerank", "regressor", "--out", str(out)]
+    assert main(argv) == 0
+    rows = read_rows(out / "built.csv")
+    assert list(rows[0]) == ["rank", "arch_id", "arch", "score", "prediction", "spread"]
+    assert len(rows) == 4
+    pred = AutoBuildPredictor.load(checkpoint)
+    archs = [tiny_space.parse(json.loads(r["arch"])) for r in rows]
+    expected = pred.predict(archs, head="regressor")
+    assert [float(r["prediction"]) for r in rows] == pytest.approx(expected)
+    assert list(expected) == sorted(expected, reverse=True)
+
+    # --top keeps the best of the whole re-ranked space.
+    top = tmp_path / "top1"
+    assert main([*argv[:-2], "--top", "1", "--out", str(top)]) == 0
+    assert read_rows(top / "built.csv")[0]["arch_id"] == rows[0]["arch_id"]
+
+
+def test_build_rerank_refuses_several_checkpoints(tmp_path, checkpoint, capsys):
+    argv = ["build", str(checkpoint), str(checkpoint), "--rerank", "--out", str(tmp_path / "b")]
+    assert main(argv) == 2
+    assert "--rerank orders by one checkpoint's predictions, got 2" in capsys.readouterr().err
+
+
 def test_build_ranks_candidates(tmp_path, checkpoint, tiny_csv):
     out = tmp_path / "ranked"
     assert (

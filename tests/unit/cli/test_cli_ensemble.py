@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from tests.conftest import read_rows
 
 from autobuild.cli.main import main
@@ -46,6 +47,18 @@ def test_ensemble_then_build_and_score(tmp_path, tiny_toml, tiny_csv, capsys):
     assert [r["score"] for r in raw_recs] != [r["score"] for r in recs]
     assert main(["build", str(ens), "--top", "4", "--shift", "raw", "--out", str(raw)]) == 0
     assert len(read_rows(raw / "built.csv")) == 4
+
+    # --rerank: the ensemble's weighted prediction of every reduced-space architecture
+    rr = tmp_path / "rr"
+    assert main(["build", str(ens), "--k", "2", "--rerank", "--out", str(rr)]) == 0
+    rows = read_rows(rr / "built.csv")
+    from autobuild.ensemble import PredictorEnsemble
+
+    loaded = PredictorEnsemble.load(ens)
+    mean, spread = loaded.predict([loaded.space.parse(json.loads(r["arch"])) for r in rows])
+    assert [float(r["prediction"]) for r in rows] == pytest.approx(mean)
+    assert [float(r["spread"]) for r in rows] == pytest.approx(spread)
+    assert list(mean) == sorted(mean, reverse=True)
 
 
 def test_exhaustive_writes_top_csv(tmp_path, tiny_toml, tiny_csv, capsys):

@@ -111,6 +111,18 @@ def test_predict_is_weighted(ensemble, labelled):
     assert (spread >= 0).all()
 
 
+def test_rerank_uses_the_weighted_prediction(ensemble):
+    ens, _ = ensemble
+    built = reduce_space(ens.score_modules(), 2).ranked()
+    out = ens.rerank(built)
+    mean, spread = ens.predict([b.arch for b in built])
+    order = np.argsort(-mean, kind="stable")
+    assert [b.arch for b in out] == [built[i].arch for i in order]
+    assert [b.prediction for b in out] == pytest.approx(mean[order])
+    assert [b.spread for b in out] == pytest.approx(spread[order])
+    assert ens.rerank([]) == []
+
+
 def test_save_load_round_trip_and_resume(ensemble, labelled, monkeypatch):
     ens, out = ensemble
     space, archs, y = labelled
