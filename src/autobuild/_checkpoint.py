@@ -15,7 +15,7 @@ def read_index(path: Path, expected_format: str, what: str) -> dict[str, Any]:
     """Read the JSON index of a checkpoint folder and check its format version.
 
     Args:
-        path: The index file (e.g. ``folder/config.json``).
+        path: The index file (e.g. ``folder/predictor.json``).
         expected_format: The ``"format"`` value this version of autobuild reads.
         what: What the folder should be, for the error message (e.g. ``"an ensemble
             folder"``).

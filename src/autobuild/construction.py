@@ -230,7 +230,12 @@ def rerank(
 
     Returns:
         The architectures, highest prediction first, with ``prediction`` (and ``spread`` 0).
+
+    Raises:
+        NotFittedError: An unfitted predictor.
+        ConfigError: An unknown head, or a unit head the predictor was trained without.
     """
+    predictor._check_fitted()
     if head == "auto":
         head = RERANK_HEAD if predictor.model_.has_unit_head else "regressor"
     archs = [b.arch for b in built]

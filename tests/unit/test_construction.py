@@ -13,7 +13,7 @@ from autobuild.construction import (
     reduce_space,
     rerank,
 )
-from autobuild.exceptions import ConfigError
+from autobuild.exceptions import ConfigError, NotFittedError
 from autobuild.predictor import AutoBuildPredictor
 from autobuild.scoring import score_modules
 
@@ -111,3 +111,7 @@ def test_rerank_orders_by_the_whole_architecture_prediction(scores):
         assert all(b.score == by_arch[b.arch].score for b in out)  # summed scores kept
     assert rerank([], pred) == []
     assert all(b.prediction is None for b in built)
+    with pytest.raises(ConfigError, match="head"):
+        rerank(built, pred, head="best")
+    with pytest.raises(NotFittedError):
+        rerank(built, AutoBuildPredictor(pred.space))

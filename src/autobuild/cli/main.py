@@ -422,8 +422,7 @@ class _BuildCommand(_Command):
             if isinstance(scorer, AutoBuildPredictor):
                 ranked = rerank(ranked, scorer, head=args.rerank)
             else:
-                head = "regressor" if args.rerank == "auto" else args.rerank
-                ranked = scorer.rerank(ranked, head=head)
+                ranked = scorer.rerank(ranked, head=args.rerank)
         ranked = ranked[: args.top] if args.top else ranked
         extra = ["prediction", "spread"] if args.rerank else []
         write_csv_atomic(

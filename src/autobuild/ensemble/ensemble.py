@@ -195,15 +195,16 @@ class PredictorEnsemble:
 
         Like :func:`autobuild.construction.rerank` for one predictor: the non-additive step
         after summed stage scores have reduced the space. ``spread`` is the members'
-        weighted spread.
+        weighted spread. ``head`` is as in :meth:`predict`; ``"auto"`` means the regressor,
+        whose held-out Spearman weights the members.
 
         Raises:
-            ConfigError: Every member has zero weight (see :meth:`predict`).
+            ConfigError: Every member has zero weight (see :meth:`predict`), or a bad head.
         """
         archs = [b.arch for b in built]
         if not archs:
             return []
-        mean, spread = self.predict(archs, head=head)
+        mean, spread = self.predict(archs, head="regressor" if head == "auto" else head)
         return _with_predictions(built, mean, spread)
 
     # ------------------------------------------------------------------ persistence
