@@ -57,9 +57,10 @@ def run_seed(
     ens = fit_ensemble(data.space, archs, y, **kw, **extra)
     ab_seconds = time.perf_counter() - t0
     table = ens.score_modules(shift=shift)
-    built = [b.arch for b in reduce_space(table, k=k).ranked(TOP)]
+    reduced = reduce_space(table, k=k)
+    built = [b.arch for b in reduced.ranked(TOP)]
     # Not the construction: the whole reduced space re-ranked by the ensemble.
-    reranked = [b.arch for b in ens.rerank(reduce_space(table, k=k).ranked())[:TOP]]
+    reranked = [b.arch for b in ens.rerank(reduced.ranked())[:TOP]]
 
     t0 = time.perf_counter()
     es_ens = fit_ensemble(data.space, archs, y, corr_lambda=0.0, unit_lambda=0.0, **kw)

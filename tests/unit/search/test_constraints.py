@@ -91,37 +91,23 @@ def test_constraint_metric_missing_fails_the_evaluation(space):
 def test_outputs_and_resume_with_constraints(space, tmp_path):
     kw = {"initial": 10, "iterations": 2, "batch": 5, "seed": 2}
     with RunStore(tmp_path / "r.db") as store:
-        result = run_method(
-            space,
-            "stage-full",
-            _evaluate,
-            OBJECTIVES,
-            constraints=["big<=2"],
-            store=store,
-            name="c",
-            **kw,
-        )
-        with pytest.raises(ConfigError, match="different search"):
-            run_method(
+
+        def run(bound: str):
+            return run_method(
                 space,
                 "stage-full",
                 _evaluate,
                 OBJECTIVES,
-                constraints=["big<=1"],
+                constraints=[bound],
                 store=store,
                 name="c",
                 **kw,
             )
-        again = run_method(
-            space,
-            "stage-full",
-            _evaluate,
-            OBJECTIVES,
-            constraints=["big<=2"],
-            store=store,
-            name="c",
-            **kw,
-        )
+
+        result = run("big<=2")
+        with pytest.raises(ConfigError, match="different search"):
+            run("big<=1")
+        again = run("big<=2")
     assert again.n_reused == 20
     assert again.violations == result.violations
     paths = write_search_outputs(tmp_path / "out", space, result)
