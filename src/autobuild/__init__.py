@@ -3,6 +3,9 @@
 An implementation of AutoBuild (Mills et al., "Building Optimal Neural Architectures using
 Interpretable Knowledge", CVPR 2024).
 
+Subpackages and the names below are imported on first use (PEP 562), so ``import autobuild``
+is cheap and does not import torch until a predictor, an encoder or a network is needed.
+
 Example:
     >>> import autobuild as ab
     >>> space = ab.spaces.get("nasbench-macro")
@@ -13,27 +16,74 @@ Example:
 from __future__ import annotations
 
 import logging
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-from autobuild import (
-    construction,
-    data,
-    encoding,
-    evaluation,
-    exceptions,
-    ir,
-    predictor,
-    scoring,
-    spaces,
-)
-from autobuild.data import LabeledData, load_table
-from autobuild.encoding import SequenceGraphEncoder
-from autobuild.exceptions import AutobuildError
-from autobuild.predictor import AutoBuildPredictor, PredictorConfig, train_predictor
-from autobuild.spaces import Architecture, SearchSpace
+from autobuild._lazy import attach
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from autobuild import (
+        construction,
+        data,
+        demo,
+        encoding,
+        ensemble,
+        evaluation,
+        exceptions,
+        ir,
+        networks,
+        predictor,
+        reports,
+        scoring,
+        search,
+        spaces,
+    )
+    from autobuild.data import LabeledData, load_table
+    from autobuild.encoding import SequenceGraphEncoder
+    from autobuild.exceptions import AutobuildError
+    from autobuild.predictor import AutoBuildPredictor, PredictorConfig, train_predictor
+    from autobuild.spaces import Architecture, SearchSpace
+
+try:
+    __version__ = version("autobuild")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        **{
+            name: name
+            for name in (
+                "construction",
+                "data",
+                "demo",
+                "encoding",
+                "ensemble",
+                "evaluation",
+                "exceptions",
+                "ir",
+                "networks",
+                "predictor",
+                "reports",
+                "scoring",
+                "search",
+                "spaces",
+            )
+        },
+        "Architecture": "spaces",
+        "AutoBuildPredictor": "predictor",
+        "AutobuildError": "exceptions",
+        "LabeledData": "data",
+        "PredictorConfig": "predictor",
+        "SearchSpace": "spaces",
+        "SequenceGraphEncoder": "encoding",
+        "load_table": "data",
+        "train_predictor": "predictor",
+    },
+)
 
 __all__ = [
     "Architecture",
@@ -46,13 +96,18 @@ __all__ = [
     "__version__",
     "construction",
     "data",
+    "demo",
     "encoding",
+    "ensemble",
     "evaluation",
     "exceptions",
     "ir",
     "load_table",
+    "networks",
     "predictor",
+    "reports",
     "scoring",
+    "search",
     "spaces",
     "train_predictor",
 ]

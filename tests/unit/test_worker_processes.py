@@ -9,23 +9,31 @@ import time
 
 import pytest
 
-# A parent that starts two pool workers through the given initializer, prints their pids
-# and then kills itself with SIGKILL, so no clean-up of its own can run.
+# A parent that starts two pool workers through the initializer under test, makes sure each
+# runs one task (a barrier both must reach), prints their pids and then kills itself with
+# SIGKILL, so no clean-up of its own can run.
 _PARENT = """
-import multiprocessing, os, signal, time
+import multiprocessing, os, signal
 from concurrent.futures import ProcessPoolExecutor
 from autobuild._workers import exit_with_parent
 
-def pid_after_a_while():
-    time.sleep(1.0)  # both tasks run at once, so they run in two workers
+BARRIER = None
+
+def init(barrier):
+    global BARRIER
+    BARRIER = barrier
+    exit_with_parent()
+
+def pid_in_its_own_worker():
+    BARRIER.wait(timeout=120)  # returns only once both tasks run, so in two workers
     return os.getpid()
 
 if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
-        max_workers=2, mp_context=multiprocessing.get_context("spawn"),
-        initializer=exit_with_parent,
+        max_workers=2, mp_context=ctx, initializer=init, initargs=(ctx.Barrier(2),)
     )
-    futures = [pool.submit(pid_after_a_while) for _ in range(2)]
+    futures = [pool.submit(pid_in_its_own_worker) for _ in range(2)]
     print(" ".join(str(f.result()) for f in futures), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 """

@@ -9,9 +9,25 @@ ensemble's weighted prediction (the paper's ES baseline).
 
 from __future__ import annotations
 
-from autobuild.ensemble.ensemble import PredictorEnsemble, fit_ensemble
-from autobuild.ensemble.exhaustive import ExhaustiveResult, exhaustive_search
-from autobuild.ensemble.members import EXECUTORS
+from typing import TYPE_CHECKING
+
+from autobuild._lazy import attach
+
+if TYPE_CHECKING:
+    from autobuild.ensemble.ensemble import PredictorEnsemble, fit_ensemble
+    from autobuild.ensemble.exhaustive import ExhaustiveResult, exhaustive_search
+    from autobuild.ensemble.members import EXECUTORS
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "EXECUTORS": "members",
+        "ExhaustiveResult": "exhaustive",
+        "PredictorEnsemble": "ensemble",
+        "exhaustive_search": "exhaustive",
+        "fit_ensemble": "ensemble",
+    },
+)
 
 __all__ = [
     "EXECUTORS",

@@ -8,10 +8,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from autobuild.exceptions import ConfigError
-from autobuild.predictor.losses import LOSS_MODES
-from autobuild.predictor.nn import ACTIVATIONS, CONVS, READOUTS
 
-__all__ = ["GRAPH_FORMATS", "PRESETS", "PredictorConfig"]
+__all__ = [
+    "ACTIVATION_NAMES",
+    "CONV_NAMES",
+    "GRAPH_FORMATS",
+    "LOSS_MODES",
+    "PRESETS",
+    "READOUTS",
+    "PredictorConfig",
+]
+
+# The closed choices are named here, without importing torch, so that configurations can be
+# validated and the command line can list them cheaply; the modules that implement them
+# (``autobuild.predictor.nn``, ``autobuild.predictor.losses``) register one class per name.
+
+#: GNN layer types (:data:`autobuild.predictor.nn.CONVS`).
+CONV_NAMES: tuple[str, ...] = ("gatv2", "graph", "gcn", "gin")
+#: GNN and regressor activations (:data:`autobuild.predictor.nn.ACTIVATIONS`).
+ACTIVATION_NAMES: tuple[str, ...] = ("leaky_relu", "relu")
+#: Graph pooling per hop.
+READOUTS: tuple[str, ...] = ("mean", "sum", "max")
+#: Correlation modes of :class:`~autobuild.predictor.HopRankingLoss`.
+LOSS_MODES: tuple[str, ...] = ("spearman", "reference")
 
 SCHEDULES = ("cosine", "constant")
 #: Graph formats the predictor reads: sequence graphs (one node per layer) or ONNX IR op
@@ -88,8 +107,8 @@ class PredictorConfig:
             _float(name, getattr(self, name), 0.0, strict=False)
         for name in ("regularization_strength", "lr"):
             _float(name, getattr(self, name), 0.0, strict=True)
-        _choice("conv", self.conv, tuple(sorted(CONVS)))
-        _choice("act", self.act, tuple(sorted(ACTIVATIONS)))
+        _choice("conv", self.conv, CONV_NAMES)
+        _choice("act", self.act, ACTIVATION_NAMES)
         _choice("readout", self.readout, READOUTS)
         _choice("rank_mode", self.rank_mode, LOSS_MODES)
         _choice("schedule", self.schedule, SCHEDULES)

@@ -58,6 +58,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from autobuild.exceptions import ConfigError
+from autobuild.predictor.config import LOSS_MODES
 
 __all__ = [
     "BACKENDS",
@@ -74,8 +75,6 @@ REGULARIZATIONS: tuple[str, ...] = ("l2", "kl")
 BACKENDS: tuple[str, ...] = ("torch", "torchsort")
 """Soft-rank implementations: ``"torch"`` (built in) or ``"torchsort"`` (optional package)."""
 
-LOSS_MODES: tuple[str, ...] = ("spearman", "reference")
-"""Correlation modes of :class:`HopRankingLoss`."""
 
 
 # --------------------------------------------------------------------------- validation

@@ -29,11 +29,14 @@ class LabelMoments:
     overall: tuple[float, float, int]
 
     def get(self, unit: int, n_layers: int, *, need_spread: bool = True) -> tuple[float, float]:
-        """``(mean, std)`` for a bucket, falling back to the unit's or all labels' moments.
+        """``(mean, std)`` for a bucket, borrowing what it lacks from a wider bucket.
 
-        A bucket with no training architecture, or (when ``need_spread``) with a zero spread
-        (fewer than two architectures, or identical labels), cannot shift scores faithfully:
-        the fallback is used and an :class:`AutobuildWarning` names the bucket.
+        The fallback is the unit's moments over every size, or all training labels' when the
+        unit's spread is zero too. A bucket with no training architecture takes the
+        fallback's mean and spread. A bucket with architectures keeps its own mean; when
+        ``need_spread`` and its spread is zero (one architecture, or identical labels), it
+        borrows the fallback's spread. Either way an :class:`AutobuildWarning` names the
+        bucket and what was borrowed.
         """
         mean, std, count = self.buckets.get((unit, n_layers), (math.nan, 0.0, 0))
         if count and (std > 0 or not need_spread):
@@ -42,9 +45,10 @@ class LabelMoments:
         source = f"unit {unit}"
         if fallback is None or fallback[1] <= 0:
             fallback, source = self.overall, "all training labels"
+        borrowed = "spread" if count else "mean and spread"
         warnings.warn(
             f"Label moments of unit {unit} with {n_layers} layers come from {count} training "
-            f"architecture(s) with spread {std:.3g}; using the moments of {source} instead.",
+            f"architecture(s) with spread {std:.3g}; using the {borrowed} of {source}.",
             AutobuildWarning,
             stacklevel=3,
         )

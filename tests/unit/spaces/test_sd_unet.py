@@ -6,7 +6,6 @@ import copy
 import itertools
 import json
 import re
-import time
 
 import pytest
 
@@ -112,11 +111,9 @@ def test_enumerates_the_whole_space(sd):
     for arch in first:
         _check_invariants(sd, arch)
     assert len(set(first)) == 5
-    start = time.perf_counter()
-    total = sum(1 for _ in sd.enumerate_architectures())
-    elapsed = time.perf_counter() - start
-    assert total == SIZE
-    assert elapsed < 30  # about 0.3 s on a laptop; the exhaustive-search baseline relies on it
+    # Its speed, which the exhaustive-search baseline relies on, is timed in
+    # benchmarks/few_labels.py.
+    assert sum(1 for _ in sd.enumerate_architectures()) == SIZE
 
 
 # ---------------------------------------------------------------------- SD v1.4

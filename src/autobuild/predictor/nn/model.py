@@ -10,13 +10,13 @@ from torch import Tensor, nn
 
 from autobuild.encoding import GraphBatch
 from autobuild.exceptions import ConfigError
+from autobuild.predictor.config import READOUTS
 from autobuild.predictor.nn.conv import make_conv
 from autobuild.predictor.nn.fe_mlp import FeatureEmbedding
 
 __all__ = ["ACTIVATIONS", "READOUTS", "AutoBuildNet"]
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
-READOUTS = ("mean", "sum", "max")
+ACTIVATIONS: dict[str, type[nn.Module]] = {"leaky_relu": nn.LeakyReLU, "relu": nn.ReLU}
 
 
 class AutoBuildNet(nn.Module):
