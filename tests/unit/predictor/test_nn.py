@@ -165,3 +165,11 @@ def test_scalar_numeric_widths_equal_a_count():
     b = FeatureEmbedding([3, 2], [1, 1])
     x_cat, x_num = torch.tensor([[0, 1], [2, 0]]), torch.rand(2, 2)
     torch.testing.assert_close(a(x_cat, x_num), b(x_cat, x_num), rtol=0, atol=0)
+
+
+def test_registered_modules_match_the_names_configs_accept():
+    from autobuild.predictor.config import ACTIVATION_NAMES, CONV_NAMES
+    from autobuild.predictor.nn import ACTIVATIONS
+
+    assert sorted(CONVS) == sorted(CONV_NAMES)
+    assert sorted(ACTIVATIONS) == sorted(ACTIVATION_NAMES)
