@@ -13,17 +13,25 @@ Contract of the callable:
     a single architecture -- so one failing architecture never loses the others, and the
     three executors give identical archives. The callable itself raises only when the
     executor breaks (e.g. a worker process dies), which ``run_search`` answers by retrying the
-    batch one architecture at a time.
+    architectures still missing one at a time.
+
+    :meth:`EvaluationExecutor.as_completed` gives the same entries as ``(index, entry)``
+    pairs, each as soon as its evaluation is done; ``run_search`` uses it to commit every
+    evaluation to its run store the moment it finishes, so a killed search loses only the
+    evaluations in flight, never finished ones.
 
 Executors:
-    * ``"inprocess"`` (default): ``evaluator.evaluate(archs)`` on the whole batch (a lookup
-      stays one vectorised call); if that raises, every architecture is evaluated on its own.
+    * ``"inprocess"`` (default): the evaluator runs in this process. A call evaluates the
+      whole batch with one ``evaluator.evaluate(archs)`` (a lookup stays one vectorised
+      call; if it raises, every architecture is evaluated on its own); ``as_completed``
+      evaluates one architecture at a time, in order.
     * ``"process"``: one task per architecture on a pool of ``n_jobs`` local worker processes
       started with ``"spawn"`` (a forked child of a process running PyTorch's thread pools can
-      hang). The pool starts on the first call and is reused until :meth:`close`.
+      hang). The pool starts on the first call and is reused until :meth:`close`. Results
+      come back as tasks finish (:func:`concurrent.futures.as_completed`).
     * ``"ray"``: one Ray task per architecture (``num_cpus=1``), on the running Ray instance,
       on the cluster at ``ray_address``, or on a local instance started on the first call
-      (and shut down by :meth:`close`).
+      (and shut down by :meth:`close`). Results come back as tasks finish (``ray.wait``).
 
 Evaluators are sent to the workers:
     In ``"process"`` and ``"ray"`` mode the evaluator object itself is serialised (by
@@ -51,7 +59,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -139,8 +147,9 @@ class EvaluationExecutor:
 
     Use :func:`make_evaluate` to build one. Call it with a list of architectures; it returns
     one :data:`EvaluationOutcome` per architecture, in input order (see the module docstring
-    for the contract). Close it (or use it as a context manager) to stop its worker
-    processes or the Ray instance it started.
+    for the contract); :meth:`as_completed` yields them one by one as they finish. Close it
+    (or use it as a context manager) to stop its worker processes or the Ray instance it
+    started.
 
     Args:
         evaluator: An object with ``evaluate(archs) -> records`` (or such a callable).
@@ -203,9 +212,33 @@ class EvaluationExecutor:
             return []
         if self.executor == "inprocess":
             return self._run_inprocess(archs)
+        out = dict(self.as_completed(archs))
+        return [out[i] for i in range(len(archs))]
+
+    def as_completed(
+        self, archs: Sequence[Architecture]
+    ) -> Iterator[tuple[int, EvaluationOutcome]]:
+        """Evaluate ``archs``, yielding ``(index, outcome)`` as each evaluation finishes.
+
+        ``index`` is the architecture's position in ``archs`` and ``outcome`` the entry
+        ``executor(archs)`` would hold there; every index comes exactly once. In-process, the
+        architectures are evaluated one at a time, in order; on worker processes or Ray, in
+        the order their tasks finish. Closing the iterator early (or an exception in the
+        loop consuming it) cancels the tasks that have not started.
+
+        Raises:
+            EvaluationError: A worker process died (the pool is restarted on the next call);
+                the outcomes yielded before stay valid.
+            ConfigError: ``executor="process"`` with an evaluator that cannot be pickled.
+        """
+        archs = list(archs)
+        if not archs:
+            return iter(())
+        if self.executor == "inprocess":
+            return ((i, evaluate_one(self.evaluator, a)) for i, a in enumerate(archs))
         if self.executor == "process":
-            return self._run_process(archs)
-        return self._run_ray(archs)
+            return self._stream_process(archs)
+        return self._stream_ray(archs)
 
     def close(self) -> None:
         """Stop the worker processes, and the Ray instance if this executor started it."""
@@ -260,9 +293,11 @@ class EvaluationExecutor:
             )
         return [evaluate_one(self.evaluator, a) for a in archs]
 
-    def _run_process(self, archs: list[Architecture]) -> list[EvaluationOutcome]:
+    def _stream_process(
+        self, archs: list[Architecture]
+    ) -> Iterator[tuple[int, EvaluationOutcome]]:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor, as_completed
         from concurrent.futures.process import BrokenProcessPool
 
         if self._pool is None:
@@ -273,11 +308,13 @@ class EvaluationExecutor:
                 initializer=_init_worker,
                 initargs=(self.evaluator,),
             )
+        futures: dict[Any, int] = {}
         try:
             try:
                 # Starting the workers sends them the evaluator (multiprocessing serialises
                 # it); an evaluator that cannot be sent fails here, in this process.
-                futures = [self._pool.submit(_worker_task, a) for a in archs]
+                for i, a in enumerate(archs):
+                    futures[self._pool.submit(_worker_task, a)] = i
             except BrokenProcessPool:
                 raise
             except Exception as err:
@@ -289,18 +326,23 @@ class EvaluationExecutor:
                     f"{err}); define it at module level with picklable attributes, or use "
                     "executor='inprocess'."
                 ) from err
-            return [_outcome(f) for f in futures]
+            for future in as_completed(futures):
+                yield futures[future], _outcome(future)
         except BrokenProcessPool as err:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
             raise EvaluationError(
                 "A worker process evaluating architectures died (crashed, killed or out of "
                 "memory). Worker processes are started with 'spawn', which re-imports the "
                 "calling script: guard a script's code with `if __name__ == '__main__':`, or "
                 "use executor='inprocess'."
             ) from err
+        finally:
+            for future in futures:  # tasks not started yet (an early stop)
+                future.cancel()
 
-    def _run_ray(self, archs: list[Architecture]) -> list[EvaluationOutcome]:
+    def _stream_ray(self, archs: list[Architecture]) -> Iterator[tuple[int, EvaluationOutcome]]:
         import ray
 
         if self._ray_remote is None:
@@ -309,19 +351,20 @@ class EvaluationExecutor:
                 self._ray_started = True
             self._ray_remote = ray.remote(num_cpus=1)(_ray_task)
             self._ray_ref = ray.put(self.evaluator)
-        refs = [self._ray_remote.remote(self._ray_ref, a) for a in archs]
-        out: list[EvaluationOutcome] = []
+        index = {self._ray_remote.remote(self._ray_ref, a): i for i, a in enumerate(archs)}
+        pending = list(index)
         try:
-            for ref in refs:
-                try:
-                    out.append(ray.get(ref))
-                except Exception as exc:  # a task Ray could not run (worker crash, ...)
-                    out.append(exc)
-        except BaseException:
-            for ref in refs[len(out) :]:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    try:
+                        outcome: EvaluationOutcome = ray.get(ref)
+                    except Exception as exc:  # a task Ray could not run (worker crash, ...)
+                        outcome = exc
+                    yield index[ref], outcome
+        finally:
+            for ref in pending:  # an early stop
                 ray.cancel(ref)
-            raise
-        return out
 
 
 def make_evaluate(

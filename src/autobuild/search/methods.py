@@ -241,8 +241,9 @@ def run_random(
     """Evaluate unique uniform random architectures (:meth:`SearchSpace.sample`).
 
     The budget is ``initial + iterations * batch``; architectures are evaluated in batches of
-    ``initial`` then ``batch`` (so a killed run loses at most one batch). A space smaller
-    than the budget is evaluated completely, with a warning.
+    ``initial`` then ``batch``, each evaluation recorded as it arrives (see
+    :func:`~autobuild.search.nsga.run_search`). A space smaller than the budget is evaluated
+    completely, with a warning.
 
     Args:
         space: The search space.

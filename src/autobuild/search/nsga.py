@@ -22,20 +22,26 @@ Budget:
     :class:`~autobuild.exceptions.AutobuildWarning`; it never loops forever.
 
 Failures:
-    If the ``evaluate`` callable raises an :class:`Exception` for a batch, the batch is
-    evaluated one architecture at a time; an architecture whose evaluation raises, lacks an
-    objective metric or gives a non-finite objective is recorded as ``"failed"`` with its
-    error text. Failed architectures count towards the budget, are never proposed again, are
-    infeasible for pymoo (constraint violation 1) and are excluded from the Pareto front.
-    ``KeyboardInterrupt`` and other non-``Exception`` errors propagate (a killed search).
+    If the ``evaluate`` callable raises an :class:`Exception` for a batch, the architectures
+    of the batch it has not reported yet are evaluated one at a time; an architecture whose
+    evaluation raises, lacks an objective metric or gives a non-finite objective is recorded
+    as ``"failed"`` with its error text. Failed architectures count towards the budget, are
+    never proposed again, are infeasible for pymoo (constraint violation 1) and are excluded
+    from the Pareto front. ``KeyboardInterrupt`` and other non-``Exception`` errors propagate
+    (a killed search).
 
 Resume:
-    With a :class:`~autobuild.search.storage.RunStore`, every evaluation is recorded the
-    moment its batch returns. Rerunning with the same ``name``, configuration and ``seed``
-    replays the seeded algorithm from the start and takes every architecture it asks for
-    from the store instead of evaluating it, so nothing is evaluated twice and the final
-    archive and front equal those of an uninterrupted run (given an evaluator that is a
-    function of the architecture).
+    With a :class:`~autobuild.search.storage.RunStore`, every evaluation is committed to the
+    store the moment it finishes: ``evaluate`` objects with an ``as_completed(archs)`` method
+    (the executors of :func:`~autobuild.search.executors.make_evaluate`) report each
+    architecture as soon as it is done, so a killed search loses only the evaluations in
+    flight; a plain callable's batch is recorded when the call returns. Rerunning with the
+    same ``name``, configuration and ``seed`` replays the seeded algorithm from the start and
+    takes every architecture it asks for from the store instead of evaluating it (a batch
+    found partly in the store evaluates only the rest), so nothing is evaluated twice and the
+    final archive and front equal those of an uninterrupted run (given an evaluator that is a
+    function of the architecture). Each batch reaches pymoo in the order it was asked for,
+    whatever order its evaluations finished in.
 
 Example:
     >>> import autobuild as ab
@@ -61,7 +67,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -85,9 +91,10 @@ logger = logging.getLogger(__name__)
 
 #: One objective: a metric name and ``"max"`` or ``"min"``.
 Objective = tuple[str, str]
-#: ``evaluate(archs) -> records``: one ``{metric: value}`` dict per architecture, in order.
 #: ``evaluate(archs)``: one metrics mapping per architecture, in order, or the exception
-#: that architecture's evaluation raised (the executors report failures this way).
+#: that architecture's evaluation raised (the executors report failures this way). An object
+#: that also has ``as_completed(archs)``, yielding ``(index, entry)`` pairs as evaluations
+#: finish (:class:`~autobuild.search.executors.EvaluationExecutor`), is used through it.
 EvaluateFn = Callable[[Sequence[Architecture]], Sequence[Mapping[str, float] | Exception]]
 
 #: Largest number of genomes that is enumerated to fill a batch when mutation finds no new child.
@@ -483,6 +490,10 @@ class _Evaluations:
     def run(self, decoded: Sequence[tuple[Architecture, str]]) -> tuple[np.ndarray, np.ndarray]:
         """Evaluate ``(arch, id)`` pairs (new, distinct architectures).
 
+        Architectures found in the store are taken from it; the others are evaluated, each
+        committed to the store as soon as its result arrives. The rows come back in the
+        order of ``decoded`` whatever order the evaluations finished in.
+
         Returns:
             pymoo's ``F`` (objectives as costs; :data:`_FAILED_F` for failed rows) and the
             constraint violation of each row (:data:`_FAILED_CV` for failed ones).
@@ -498,6 +509,7 @@ class _Evaluations:
                 self.n_reused += 1
             else:
                 todo.append((arch, key))
+        self._advance(len(decoded) - len(todo))
         if todo:
             for (_arch, key), outcome in zip(todo, self._evaluate_new(todo), strict=True):
                 results[key] = outcome
@@ -519,39 +531,67 @@ class _Evaluations:
                 f[i] = _FAILED_F
                 cv[i] = _FAILED_CV
             self.violations.append(float(cv[i]) if status == "ok" else math.inf)
-        if self.bar is not None:
-            self.bar.update(len(decoded))
-            self.bar.set_postfix(new=self.n_evaluated, stored=self.n_reused, refresh=False)
         return f, cv
+
+    def _advance(self, n: int) -> None:
+        """Move the progress bar on by ``n`` architectures."""
+        if self.bar is not None and n:
+            self.bar.update(n)
+            self.bar.set_postfix(new=self.n_evaluated, stored=self.n_reused, refresh=False)
 
     def _evaluate_new(
         self, todo: Sequence[tuple[Architecture, str]]
     ) -> list[tuple[dict[str, float], str, str | None]]:
-        archs = [a for a, _ in todo]
+        """Evaluate ``todo`` and record each outcome as it arrives; outcomes in input order.
+
+        If ``evaluate`` raises (or leaves architectures out), the architectures it has not
+        reported are evaluated one at a time; a single architecture that fails so is
+        recorded as failed with the error.
+        """
+        outcomes: dict[int, tuple[dict[str, float], str, str | None]] = {}
         start = time.time()
+        failure: Exception | None = None
+        stream = _stream(self.evaluate, [a for a, _ in todo])
         try:
-            records = list(self.evaluate(archs))
-            if len(records) != len(archs):
-                raise DataError(
-                    f"evaluate returned {len(records)} records for {len(archs)} architectures"
+            while True:
+                try:
+                    i, rec = next(stream)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    failure = exc
+                    break
+                if not isinstance(i, int) or not 0 <= i < len(todo) or i in outcomes:
+                    failure = DataError(
+                        f"evaluate reported index {i!r} for a batch of {len(todo)} "
+                        "architectures; each index 0..n-1 must come once"
+                    )
+                    break
+                outcome = self._check(rec)
+                self._record(*todo[i], outcome, start, time.time())
+                outcomes[i] = outcome
+        finally:
+            stream.close()
+        left = [i for i in range(len(todo)) if i not in outcomes]
+        if left:
+            if failure is None:
+                failure = DataError(
+                    f"evaluate returned {len(outcomes)} records for {len(todo)} architectures"
                 )
-            finished = time.time()
-            outcomes = [self._check(rec) for rec in records]
-            for (arch, key), outcome in zip(todo, outcomes, strict=True):
-                self._record(arch, key, outcome, start, finished)
-            return outcomes
-        except Exception as exc:
-            if len(archs) == 1:
-                outcome = ({}, "failed", _error_text(exc))
-                self._record(archs[0], todo[0][1], outcome, start, time.time())
+            if len(todo) == 1:
+                outcome = ({}, "failed", _error_text(failure))
+                self._record(*todo[0], outcome, start, time.time())
                 return [outcome]
             logger.warning(
-                "evaluating a batch of %d architectures failed (%s); evaluating them one at "
-                "a time",
-                len(archs),
-                _error_text(exc),
+                "evaluating a batch of %d architectures failed (%s); evaluating the %d not "
+                "done yet one at a time",
+                len(todo),
+                _error_text(failure),
+                len(left),
             )
-        return [self._evaluate_new([item])[0] for item in todo]
+            for i in left:
+                outcomes[i] = self._evaluate_new([todo[i]])[0]
+        return [outcomes[i] for i in range(len(todo))]
 
     def _check(
         self, rec: Mapping[str, Any] | Exception
@@ -611,6 +651,25 @@ class _Evaluations:
                 started_at=start,
                 finished_at=finished,
             )
+        self._advance(1)
+
+
+def _stream(
+    evaluate: EvaluateFn, archs: Sequence[Architecture]
+) -> Generator[tuple[int, Mapping[str, float] | Exception], None, None]:
+    """``(index, entry)`` pairs of ``evaluate`` on ``archs``, each as soon as it is known.
+
+    Uses ``evaluate.as_completed`` when there is one; otherwise one call of ``evaluate``,
+    whose entries all arrive when it returns (checked to be one per architecture).
+    """
+    as_completed = getattr(evaluate, "as_completed", None)
+    if callable(as_completed):
+        yield from as_completed(archs)
+        return
+    records = list(evaluate(archs))
+    if len(records) != len(archs):
+        raise DataError(f"evaluate returned {len(records)} records for {len(archs)} architectures")
+    yield from enumerate(records)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -700,7 +759,9 @@ def run_search(
         space: The search space.
         candidates: Per unit of ``space``, the candidate subgraphs (e.g.
             ``ReducedSpace.candidates`` or :func:`full_candidates`).
-        evaluate: ``evaluate(archs) -> records``, e.g. an evaluator's ``evaluate``.
+        evaluate: ``evaluate(archs) -> records``, e.g. an evaluator's ``evaluate``, or an
+            executor of :func:`~autobuild.search.executors.make_evaluate` (which reports,
+            and so records, each evaluation as it finishes).
         objectives: ``(metric_name, "max" | "min")`` pairs.
         globals_: Global feature values of every architecture (default: the space's
             defaults, as the sequence encoder picks them).
@@ -710,7 +771,8 @@ def run_search(
         mutation_prob: Probability that a unit's subgraph is swapped (at least one is).
         crossover_prob: Probability of uniform per-unit crossover for a pair of parents;
             ``0`` (default) uses mutation only.
-        store: Run store to record every evaluation in and to resume from.
+        store: Run store to record every evaluation in (committed as it arrives) and to
+            resume from.
         name: Search name in ``store`` (required with a store).
         seed: Random seed; the same seed gives the same search.
         progress: Show a progress bar over the budget (on stderr).

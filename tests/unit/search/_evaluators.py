@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
+from autobuild import spaces
 from autobuild.exceptions import EvaluationError
 from autobuild.spaces import Architecture
 
@@ -32,3 +35,53 @@ class TableEvaluator:
                 raise EvaluationError(f"cannot evaluate first op {ops[0]}")
             out.append(table_metrics(a))
         return out
+
+
+class LoggedTableEvaluator(TableEvaluator):
+    """A :class:`TableEvaluator` that appends the id of every architecture it has evaluated
+    to ``log``, one line each, as each finishes.
+
+    With ``block_after=N``, once ``log`` holds N lines the next evaluation does not run: the
+    evaluator writes ``<log>.blocked`` and waits (up to ``block_seconds``) to be killed, so
+    a test knows that exactly N evaluations have finished.
+    """
+
+    def __init__(
+        self, log: str, block_after: int | None = None, block_seconds: float = 120.0
+    ) -> None:
+        super().__init__()
+        self.log = Path(log)
+        self.block_after = block_after
+        self.block_seconds = block_seconds
+
+    def evaluate(self, archs: Sequence[Architecture]) -> list[dict[str, float]]:
+        space = spaces.get("nasbench-macro")
+        out = []
+        for a in archs:
+            done = len(self.log.read_text().splitlines()) if self.log.exists() else 0
+            if self.block_after is not None and done >= self.block_after:
+                Path(f"{self.log}.blocked").write_text(str(done))
+                time.sleep(self.block_seconds)
+                raise EvaluationError(f"not killed within {self.block_seconds} s")
+            out.extend(super().evaluate([a]))
+            with self.log.open("a") as fh:
+                fh.write(space.canonical_id(a) + "\n")
+        return out
+
+
+class GatedEvaluator(TableEvaluator):
+    """A :class:`TableEvaluator` whose evaluation of ``gated`` waits until the file ``gate``
+    exists (at most ``timeout`` seconds), so the other architectures finish before it."""
+
+    def __init__(self, gated: Architecture, gate: str, timeout: float = 60.0) -> None:
+        super().__init__()
+        self.gated = gated
+        self.gate = Path(gate)
+        self.timeout = timeout
+
+    def evaluate(self, archs: Sequence[Architecture]) -> list[dict[str, float]]:
+        if self.gated in archs:
+            deadline = time.monotonic() + self.timeout
+            while not self.gate.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return super().evaluate(archs)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.unit.search._evaluators import TableEvaluator, table_metrics
+from tests.unit.search._evaluators import GatedEvaluator, TableEvaluator, table_metrics
 
 import autobuild as ab
 from autobuild.data import LabeledData
@@ -70,6 +71,43 @@ def test_ray_identical_and_in_order(archs: list[Architecture], ray_instance: Non
     import ray
 
     assert ray.is_initialized()  # an instance the executor did not start stays up
+
+
+def test_inprocess_as_completed_one_at_a_time_in_order(archs: list[Architecture]) -> None:
+    calls: list[int] = []
+
+    class Recording(TableEvaluator):
+        def evaluate(self, batch: Sequence[Architecture]) -> list[dict[str, float]]:
+            calls.append(len(batch))
+            return super().evaluate(batch)
+
+    with make_evaluate(Recording()) as evaluate:
+        stream = evaluate.as_completed(archs)
+        assert next(stream) == (0, table_metrics(archs[0]))
+        assert calls == [1]  # the first result comes before the second evaluation starts
+        assert list(stream) == [(i, table_metrics(a)) for i, a in enumerate(archs)][1:]
+        assert list(evaluate.as_completed([])) == []
+    assert calls == [1] * len(archs)
+
+
+@pytest.mark.parametrize("executor", ["process", "ray"])
+def test_as_completed_yields_results_as_they_finish(
+    archs: list[Architecture], executor: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if executor == "ray":
+        request.getfixturevalue("ray_instance")
+    gate = tmp_path / "gate"
+    evaluator = GatedEvaluator(archs[0], str(gate))
+    with make_evaluate(evaluator, executor=executor, n_jobs=2) as evaluate:
+        stream = evaluate.as_completed(archs[:3])
+        # archs[0] waits for the gate, which opens only once another result is here.
+        first = next(stream)
+        assert first[0] != 0
+        gate.touch()
+        got = dict([first, *stream])
+        assert got == {i: table_metrics(a) for i, a in enumerate(archs[:3])}
+        gate.unlink()
+        assert evaluate(archs[1:4]) == [table_metrics(a) for a in archs[1:4]]
 
 
 @pytest.mark.parametrize("executor", ["inprocess", "process", "ray"])
