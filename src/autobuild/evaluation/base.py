@@ -41,8 +41,8 @@ class Metric:
 class BaseEvaluator(ABC):
     """Evaluates architectures of one space; subclasses implement :meth:`_evaluate`.
 
-    :meth:`evaluate` validates the architectures, evaluates them in batches of
-    ``batch_size`` and checks that every record has every metric.
+    :meth:`evaluate` validates the architectures, evaluates each distinct one once, in
+    batches of ``batch_size``, and checks that every record has every metric.
 
     Args:
         space: The search space.
@@ -73,14 +73,27 @@ class BaseEvaluator(ABC):
     def evaluate(self, archs: Sequence[Architecture]) -> list[Record]:
         """One record per architecture, in order.
 
+        Each distinct architecture (after :meth:`SearchSpace.parse`, so one network under
+        two ids or forms counts once) is passed to :meth:`_evaluate` once, in order of
+        first appearance; its repeats get equal copies of its record. A measurement is
+        thus not repeated, and a batched model cannot give one architecture two values.
+
+        Args:
+            archs: Architectures, in any form :meth:`SearchSpace.parse` accepts.
+
+        Returns:
+            ``len(archs)`` records, the ``i``-th one of ``archs[i]``.
+
         Raises:
             SearchSpaceError: An architecture outside the space.
             EvaluationError: An architecture the evaluator cannot evaluate.
         """
-        valid = [self.space.parse(a) for a in archs]
-        out: list[Record] = []
-        for lo in range(0, len(valid), self.batch_size):
-            chunk = valid[lo : lo + self.batch_size]
+        first: dict[Architecture, int] = {}
+        where = [first.setdefault(self.space.parse(a), len(first)) for a in archs]
+        unique = list(first)
+        evaluated: list[Record] = []
+        for lo in range(0, len(unique), self.batch_size):
+            chunk = unique[lo : lo + self.batch_size]
             records = self._evaluate(chunk)
             if len(records) != len(chunk):
                 raise EvaluationError(
@@ -91,12 +104,18 @@ class BaseEvaluator(ABC):
                 missing = [m for m in self.metric_names if m not in rec]
                 if missing:
                     raise EvaluationError(f"{type(self).__name__} left out metric(s) {missing}.")
-            out.extend(records)
+            evaluated.extend(records)
+        given = [False] * len(unique)
+        out: list[Record] = []
+        for i in where:
+            out.append(dict(evaluated[i]) if given[i] else evaluated[i])
+            given[i] = True
         return out
 
     @abstractmethod
     def _evaluate(self, archs: Sequence[Architecture]) -> list[Record]:
-        """Evaluate validated architectures (at most ``batch_size``)."""
+        """One record per architecture, in order, of validated distinct architectures (at
+        most ``batch_size``)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(space={self.space.name!r}, metrics={self.metric_names})"

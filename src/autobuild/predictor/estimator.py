@@ -297,7 +297,9 @@ class AutoBuildPredictor:
 
         The fast path for callers that encode many architectures themselves (e.g. with
         :meth:`SequenceGraphEncoder.encode_architecture_range`): no validation or encoding,
-        just the network in eval mode without gradients.
+        just the network in eval mode without gradients. The graphs run as given: a graph
+        that repeats in ``batch`` may get predictions that differ in the last bits, so pass
+        each architecture once (:meth:`predict` does this itself).
 
         Args:
             batch: Full architectures of the space, encoded by :attr:`encoder` (``unit_len``
@@ -316,21 +318,38 @@ class AutoBuildPredictor:
     def _forward(
         self, archs: Sequence[Architecture], head: str = "regressor"
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Predictions (raw units) of ``head`` and hop norms."""
+        """Predictions (raw units) of ``head`` and `n x (M+1)` hop norms of ``archs``.
+
+        Each distinct architecture (after validation, so one network under two ids counts
+        once) runs through the network once and its repeats get copies of its values: a
+        matrix product may round a row differently depending on the shape of the batch it
+        sits in, so running a repeat again could change the last bits of its prediction.
+        """
         self._check_fitted()
         self._check_head(head)
+        first: dict[Architecture, int] = {}
+        where = np.fromiter(
+            (first.setdefault(self.space.validate(a), len(first)) for a in archs),
+            dtype=np.intp,
+            count=len(archs),
+        )
+        unique = list(first)
         preds, norms = [], []
-        for lo in range(0, len(archs), INFERENCE_BATCH):
-            chunk = [self.space.validate(a) for a in archs[lo : lo + INFERENCE_BATCH]]
+        for lo in range(0, len(unique), INFERENCE_BATCH):
+            chunk = unique[lo : lo + INFERENCE_BATCH]
             p, h = self._forward_batch(self.encoder.encode_batch(chunk), head)
             preds.append(p)
             norms.append(h)
         if not preds:
             return np.zeros(0), np.zeros((0, self.model_.num_hops))
-        return np.concatenate(preds), np.concatenate(norms)
+        return np.concatenate(preds)[where], np.concatenate(norms)[where]
 
     def predict(self, archs: Sequence[Architecture], head: str = "regressor") -> np.ndarray:
         """Predicted targets in raw label units (an `n` array).
+
+        Each distinct architecture is predicted once, so repeats (also one network under two
+        ids, e.g. NAS-Bench-Macro ids that differ only in where the skip layers sit) get
+        bitwise-equal predictions wherever they are in ``archs``.
 
         Args:
             archs: Architectures of the space.
@@ -342,13 +361,20 @@ class AutoBuildPredictor:
         return self._forward(archs, head)[0]
 
     def hop_norms(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """`n x (M+1)` L1 norms of each architecture's graph embedding at hops 0..M."""
+        """`n x (M+1)` L1 norms of each architecture's graph embedding at hops 0..M.
+
+        As in :meth:`predict`, repeats of an architecture get bitwise-equal rows.
+        """
         return self._forward(archs)[1]
 
     def evaluate(
         self, archs: Sequence[Architecture], y: Sequence[float] | np.ndarray
     ) -> dict[str, Any]:
-        """Spearman, Kendall, MAE (raw units) and per-hop Spearman on labelled data."""
+        """Spearman, Kendall, MAE (raw units) and per-hop Spearman on labelled data.
+
+        Predictions are made as in :meth:`predict`: repeats of an architecture are scored
+        with one prediction (each repeat still counts once in the metrics).
+        """
         pred, norms = self._forward(archs)
         return regression_metrics(np.asarray(y, dtype=np.float64), pred, norms)
 
