@@ -6,6 +6,11 @@ the top-1 of every unit is the single built architecture (Mills et al., CVPR 202
 Several predictors (e.g. one per target equation) combine by the union of their top-K sets.
 :func:`rerank` orders built architectures by a predictor's whole-architecture prediction
 instead, a non-additive step that can capture interactions between stages.
+
+Every ranking follows the predictor's direction (see
+:func:`~autobuild.predictor.direction.predictor_direction`): for a ``"min"`` target such as
+latency the best architectures are those with the lowest summed score or prediction, and
+they come first. Scores and predictions are kept in label units (e.g. milliseconds).
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ import numpy as np
 
 from autobuild.exceptions import ConfigError
 from autobuild.predictor import AutoBuildPredictor
+from autobuild.predictor.direction import (
+    Direction,
+    best_first,
+    check_direction,
+    predictor_direction,
+)
 from autobuild.scoring import ModuleScores, SubgraphScore, score_subgraphs
 from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
 
@@ -32,7 +43,7 @@ __all__ = [
     "rerank",
 ]
 
-#: Largest reduced space that :meth:`ReducedSpace.ranked` sorts completely.
+#: Most distinct architectures that :meth:`ReducedSpace.ranked` sorts completely.
 MAX_FULL_RANKING = 2_000_000
 #: The prediction :func:`rerank` uses by default for a predictor with an additive unit head:
 #: the mean of the regressor and that head (with 100 labels the regressor alone prefers the
@@ -67,50 +78,87 @@ class ReducedSpace:
 
     Attributes:
         space: The full search space.
-        candidates: Per unit, the kept subgraphs, best first.
+        candidates: Per unit, the kept subgraphs, best first (in ``concat`` mode a subgraph
+            may appear several times).
         scores: Per unit, the score used for ranking each candidate.
         globals: Global feature values of the built architectures.
+        direction: Whether high (``"max"``) or low (``"min"``) scores are better.
+
+    Raises:
+        ConfigError: A ``direction`` other than ``"max"`` or ``"min"``.
     """
 
     space: SearchSpace
     candidates: tuple[tuple[Subgraph, ...], ...]
     scores: tuple[tuple[float, ...], ...]
     globals: tuple[Value, ...] = ()
+    direction: Direction = "max"
+
+    def __post_init__(self) -> None:
+        check_direction(self.direction, "a ReducedSpace")
 
     def size(self) -> int:
-        """Number of architectures in the reduced space (duplicates in ``concat`` mode too)."""
+        """Number of architectures in the reduced space (duplicates in ``concat`` mode too;
+        see :meth:`num_distinct`)."""
         return math.prod(len(c) for c in self.candidates)
+
+    def num_distinct(self) -> int:
+        """Number of distinct architectures in the reduced space."""
+        return math.prod(len(set(c)) for c in self.candidates)
 
     def best(self) -> BuiltArchitecture:
         """The top-1 architecture: the best candidate of every unit."""
         return self.ranked(1)[0]
 
     def ranked(self, top: int | None = None) -> list[BuiltArchitecture]:
-        """Architectures ranked by the sum of their unit scores, best first, without repeats.
+        """Distinct architectures ranked by the sum of their unit scores, best first.
+
+        Best is the highest sum, or the lowest for direction ``"min"``. A subgraph listed
+        several times in a unit (``concat`` mode) counts once, with its best score, so
+        exactly ``min(top, num_distinct())`` architectures come back.
 
         Args:
-            top: How many (all when ``None``; then the space may hold at most
-                :data:`MAX_FULL_RANKING` architectures).
+            top: How many (all when ``None``; ranking every architecture needs at most
+                :data:`MAX_FULL_RANKING` distinct ones).
+
+        Raises:
+            ConfigError: Every architecture asked for (``top`` is ``None`` or at least
+                :meth:`num_distinct`) of a space of more than :data:`MAX_FULL_RANKING`.
         """
-        lists = [np.asarray(s, dtype=np.float64) for s in self.scores]
-        if top is None or top >= self.size():
-            if self.size() > MAX_FULL_RANKING:
+        keep = self._distinct_candidates()
+        signed = [
+            np.asarray([self._signed(u, i) for i in idx], dtype=np.float64)
+            for u, idx in enumerate(keep)
+        ]
+        n = math.prod(len(idx) for idx in keep)
+        if top is None or top >= n:
+            if n > MAX_FULL_RANKING:
                 raise ConfigError(
-                    f"The reduced space has {self.size():,} architectures; ask for the `top` "
+                    f"The reduced space has {n:,} distinct architectures; ask for the `top` "
                     f"ones (at most {MAX_FULL_RANKING:,} are ranked in full)."
                 )
-            picks = _all_sums(lists)
+            picks = _all_sums(signed)
         else:
-            picks = _top_sums(lists, top)
-        out: list[BuiltArchitecture] = []
-        seen: set[Architecture] = set()
-        for idx in picks:
-            built = self._assemble(idx)
-            if built.arch not in seen:
-                seen.add(built.arch)
-                out.append(built)
-            if top is not None and len(out) >= top:
-                break
+            picks = _top_sums(signed, top)
+        return [self._assemble([keep[u][i] for u, i in enumerate(idx)]) for idx in picks]
+
+    def _signed(self, unit: int, i: int) -> float:
+        """Score of candidate ``i`` of ``unit``, negated for direction ``"min"`` (higher is
+        better after the sign)."""
+        value = float(self.scores[unit][i])
+        return value if self.direction == "max" else -value
+
+    def _distinct_candidates(self) -> list[list[int]]:
+        """Per unit, the index of the best-scored occurrence of every distinct candidate,
+        best first (ties keep the candidate order)."""
+        out = []
+        for u, cands in enumerate(self.candidates):
+            signed = [self._signed(u, i) for i in range(len(cands))]
+            best: dict[Subgraph, int] = {}
+            for i, sg in enumerate(cands):
+                if sg not in best or signed[i] > signed[best[sg]]:
+                    best[sg] = i
+            out.append(sorted(best.values(), key=lambda i: (-signed[i], i)))
         return out
 
     def _assemble(self, idx: Sequence[int]) -> BuiltArchitecture:
@@ -130,9 +178,13 @@ def reduce_space(
 ) -> ReducedSpace:
     """Keep the top-``k`` subgraphs of every unit.
 
+    The best subgraphs are those with the highest scores, or the lowest for tables of
+    direction ``"min"`` (e.g. a latency predictor); the reduced space ranks in that
+    direction too.
+
     Args:
         scores: Module scores of one predictor, or of several (e.g. one per target
-            equation) to combine.
+            equation) to combine; several must share one direction.
         k: Subgraphs kept per unit: one number, or one per unit.
         mode: How several score tables combine: ``"union"`` (each subgraph once) or
             ``"concat"`` (the authors' behaviour: a subgraph chosen by several tables appears
@@ -140,7 +192,7 @@ def reduce_space(
             per-table z-scores (scores of different targets have different units).
 
     Raises:
-        ConfigError: Bad ``k`` or ``mode``, or tables of different spaces.
+        ConfigError: Bad ``k`` or ``mode``, or tables of different spaces or directions.
     """
     tables = [scores] if isinstance(scores, ModuleScores) else list(scores)
     if not tables:
@@ -150,6 +202,14 @@ def reduce_space(
     space = tables[0].space
     if any(t.space.fingerprint() != space.fingerprint() for t in tables):
         raise ConfigError("All score tables must come from predictors of the same space.")
+    direction = tables[0].direction
+    if any(t.direction != direction for t in tables):
+        found = ", ".join(f"table {i + 1}: {t.direction!r}" for i, t in enumerate(tables))
+        raise ConfigError(
+            f"Score tables of different directions cannot be combined ({found}); use "
+            "predictors whose targets are all better high or all better low (e.g. negate a "
+            "cost in the target expression and train with --direction max)."
+        )
     ks = [k] * space.num_units if isinstance(k, int) else list(k)
     if len(ks) != space.num_units or any(
         isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in ks
@@ -170,10 +230,10 @@ def reduce_space(
         else:
             z = [_z_scores(t, u) for t in tables]
             values = [float(np.mean([zt[sg] for zt in z])) for sg in chosen]
-        order = sorted(range(len(chosen)), key=lambda i: -values[i])
+        order = best_first(values, direction)
         candidates.append(tuple(chosen[i] for i in order))
         unit_scores.append(tuple(values[i] for i in order))
-    return ReducedSpace(space, tuple(candidates), tuple(unit_scores), tables[0].globals)
+    return ReducedSpace(space, tuple(candidates), tuple(unit_scores), tables[0].globals, direction)
 
 
 def rank_candidates(
@@ -183,9 +243,12 @@ def rank_candidates(
 
     This is how to pick, from a pool of candidates, the ones worth training. Each candidate's
     subgraphs are scored with its own global feature values; repeats are ranked once.
-    ``shift`` is as in :func:`~autobuild.scoring.score_modules`.
+    ``shift`` is as in :func:`~autobuild.scoring.score_modules`. Best is the highest sum, or
+    the lowest for a predictor of direction ``"min"`` (see
+    :func:`~autobuild.predictor.direction.predictor_direction`).
     """
     space = predictor.space
+    direction = predictor_direction(predictor)
     unique = list(dict.fromkeys(space.validate(a) for a in archs))
     moments = predictor.label_moments_
     per_arch = np.zeros((len(unique), space.num_units))
@@ -202,7 +265,7 @@ def rank_candidates(
             for i in members:
                 per_arch[i, u] = lookup[space.unit_subgraph(unique[i], u)]
     totals = per_arch.sum(1)
-    order = np.argsort(-totals, kind="stable")
+    order = best_first(totals, direction)
     return [
         BuiltArchitecture(unique[i], float(totals[i]), tuple(float(v) for v in per_arch[i]))
         for i in order
@@ -229,25 +292,34 @@ def rerank(
             :data:`RERANK_HEAD` when the predictor has a unit head, else ``"regressor"``.
 
     Returns:
-        The architectures, highest prediction first, with ``prediction`` (and ``spread`` 0).
+        The architectures, best prediction first (the highest, or the lowest for a
+        predictor of direction ``"min"``, see
+        :func:`~autobuild.predictor.direction.predictor_direction`), with ``prediction`` (and
+        ``spread`` 0).
 
     Raises:
         NotFittedError: An unfitted predictor.
-        ConfigError: An unknown head, or a unit head the predictor was trained without.
+        ConfigError: An unknown head, a unit head the predictor was trained without, or an
+            unknown direction in its metadata.
     """
     predictor._check_fitted()
+    direction = predictor_direction(predictor)
     if head == "auto":
         head = RERANK_HEAD if predictor.model_.has_unit_head else "regressor"
     archs = [b.arch for b in built]
     values = predictor.predict(archs, head=head) if archs else np.zeros(0)
-    return _with_predictions(built, values, np.zeros(len(archs)))
+    return _with_predictions(built, values, np.zeros(len(archs)), direction)
 
 
 def _with_predictions(
-    built: Sequence[BuiltArchitecture], values: np.ndarray, spread: np.ndarray
+    built: Sequence[BuiltArchitecture],
+    values: np.ndarray,
+    spread: np.ndarray,
+    direction: Direction,
 ) -> list[BuiltArchitecture]:
-    """``built`` with these predictions, highest first (ties keep the given order)."""
-    order = np.argsort(-np.asarray(values, dtype=np.float64), kind="stable")
+    """``built`` with these predictions, best first in ``direction`` (ties keep the given
+    order)."""
+    order = best_first(values, direction)
     return [
         dataclasses.replace(built[i], prediction=float(values[i]), spread=float(spread[i]))
         for i in order

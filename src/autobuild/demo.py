@@ -94,7 +94,7 @@ def run_demo(
 
     Args:
         n_labeled: Labelled architectures the predictor learns from.
-        k: Subgraphs kept per stage for the reduced space.
+        k: Subgraphs kept per unit (a stage, or stages scored together) for the reduced space.
         seed: Seed of the labelled sample, the training and the random-search baseline.
         out: Report folder (``report.md``, plots, ``summary.json``, scores, checkpoint).
         progress: Show a training progress bar.

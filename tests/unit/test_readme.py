@@ -1,12 +1,19 @@
 """The README's examples must keep working."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
+from tests.conftest import nasbench_file
 
 from autobuild.data import load_table
 from autobuild.spaces import from_toml
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+_PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
 def _block(lang: str) -> str:
@@ -38,3 +45,23 @@ def test_readme_csv_example_loads(tmp_path):
     data = load_table(csv_path, from_toml(toml))
     assert len(data) == 1
     assert data.metric_names == ["acc", "latency"]
+
+
+def test_readme_has_python_examples():
+    assert len(_PYTHON_BLOCKS) >= 3
+
+
+@pytest.mark.parametrize(
+    "code", _PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(_PYTHON_BLOCKS))]
+)
+def test_readme_python_block_runs_as_a_script(code, tmp_path):
+    """Each Python block, pasted into a script of its own, runs without error."""
+    if "load_nasbench_macro" in code and nasbench_file() is None:
+        pytest.skip("NAS-Bench-Macro data not found: set AUTOBUILD_DATA to the shared data folder")
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"README example failed:\n{code}\n{done.stderr[-3000:]}"

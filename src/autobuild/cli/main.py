@@ -8,10 +8,11 @@ a file is wrong (one line on stderr), 2 on usage errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +111,7 @@ class _TrainCommand(_Command):
     help = "Train an AutoBuild predictor on labelled architectures."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from autobuild.predictor import PRESETS
-        from autobuild.predictor.config import GRAPH_FORMATS
-        from autobuild.predictor.nn import CONVS, READOUTS
+        from autobuild.predictor.config import CONV_NAMES, GRAPH_FORMATS, PRESETS, READOUTS
 
         _add_labelled(parser)
         parser.add_argument(
@@ -131,7 +130,7 @@ class _TrainCommand(_Command):
         parser.add_argument("--epochs", type=_positive_int, help="Override the epoch count.")
         parser.add_argument("--lr", type=float, help="Override the learning rate.")
         parser.add_argument("--batch-size", type=_positive_int, help="Override the batch size.")
-        parser.add_argument("--conv", choices=sorted(CONVS), help="GNN layer type.")
+        parser.add_argument("--conv", choices=CONV_NAMES, help="GNN layer type.")
         parser.add_argument("--readout", choices=list(READOUTS), help="Graph pooling per hop.")
         parser.add_argument("--hidden-channels", type=_positive_int, help="GNN width.")
         parser.add_argument("--num-layers", type=_positive_int, help="GNN layers (hops 1..M).")
@@ -247,7 +246,11 @@ class _PredictCommand(_Command):
 
 class _ScoreCommand(_Command):
     name = "score"
-    help = "Score every stage subgraph (module) and every feature value of a checkpoint."
+    help = (
+        "Score every stage subgraph (module) and every feature value of a checkpoint; "
+        "subgraphs are listed best first in the checkpoint's direction (lowest first for "
+        "--direction min)."
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -289,13 +292,16 @@ class _ScoreCommand(_Command):
                 ]
             )
         _print_table(["unit", "subgraphs", "best subgraph", "score"], rows)
-        print(f"Scores of {len(scores.records):,} subgraphs and feature importance in {args.out}")
+        print(
+            f"Scores of {len(scores.records):,} subgraphs (best first: "
+            f"{_best_text(scores.direction)} score) and feature importance in {args.out}"
+        )
         return 0
 
 
 class _BuildCommand(_Command):
     name = "build"
-    help = "Build architectures from module scores (top-K per stage), or rank candidates."
+    help = "Build architectures from module scores (top-K per unit), or rank candidates."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -303,14 +309,16 @@ class _BuildCommand(_Command):
             type=Path,
             nargs="+",
             help="Checkpoint folder(s) from 'train', or ensemble folders from 'ensemble'; "
-            "several combine by the union of their top-K sets.",
+            "several combine by the union of their top-K sets and must share one direction. "
+            "Architectures are ranked best first in that direction (lowest score or "
+            "prediction first for a checkpoint trained with --direction min).",
         )
         parser.add_argument(
             "--k",
             type=_k_list,
             default=[3],
-            help="Subgraphs kept per stage: one number or one per unit, comma-separated "
-            "(default: 3).",
+            help="Subgraphs kept per unit (a stage, or the stages a space scores together): "
+            "one number or one per unit, comma-separated (default: 3).",
         )
         parser.add_argument(
             "--top",
@@ -375,6 +383,7 @@ class _BuildCommand(_Command):
                     f"Checkpoint {c} was trained on space {p.space.name!r}, the first on "
                     f"{space.name!r}; combine checkpoints of one space."
                 )
+        direction = _shared_direction(args.checkpoint, preds)
         if args.candidates is not None:
             if len(preds) > 1:
                 raise CLIUsageError("--candidates ranks with one checkpoint; give exactly one.")
@@ -393,10 +402,11 @@ class _BuildCommand(_Command):
                 for p in preds
             ]
             reduced = reduce_space(tables, k, mode=args.mode)
-            if args.rerank and reduced.size() > MAX_FULL_RANKING:
+            if args.rerank and reduced.num_distinct() > MAX_FULL_RANKING:
                 raise CLIUsageError(
                     f"--rerank predicts every architecture of the reduced space, which has "
-                    f"{reduced.size():,} (at most {MAX_FULL_RANKING:,}); use a smaller --k."
+                    f"{reduced.num_distinct():,} (at most {MAX_FULL_RANKING:,}); use a "
+                    "smaller --k."
                 )
             ranked = reduced.ranked(None if args.rerank else args.top)
             write_json_atomic(
@@ -404,7 +414,9 @@ class _BuildCommand(_Command):
                 {
                     "space": space.name,
                     "k": args.k,
+                    "direction": direction,
                     "size": reduced.size(),
+                    "distinct": reduced.num_distinct(),
                     "units": [
                         {
                             "unit": space.unit_name(u),
@@ -458,8 +470,34 @@ class _BuildCommand(_Command):
                 for i, b in enumerate(ranked[:10])
             ],
         )
-        print(f"{len(ranked)} ranked architectures in {args.out / 'built.csv'}")
+        by = "prediction" if args.rerank else "score"
+        print(
+            f"{len(ranked)} ranked architectures in {args.out / 'built.csv'} (best first: "
+            f"{_best_text(direction)} {by})"
+        )
         return 0
+
+
+def _shared_direction(paths: Sequence[Path], scorers: Sequence[Any]) -> str:
+    """The direction ('max' or 'min') that every checkpoint or ensemble ranks in."""
+    from autobuild.ensemble import PredictorEnsemble
+    from autobuild.predictor.direction import predictor_direction
+
+    found = [
+        s.direction if isinstance(s, PredictorEnsemble) else predictor_direction(s)
+        for s in scorers
+    ]
+    if len(set(found)) > 1:
+        listed = ", ".join(f"{p} ({d})" for p, d in zip(paths, found, strict=True))
+        raise CLIUsageError(
+            f"Checkpoints of different directions cannot be combined: {listed}; build from "
+            "checkpoints whose targets are all better high (max) or all better low (min)."
+        )
+    return found[0]
+
+
+def _best_text(direction: str) -> str:
+    return "lowest" if direction == "min" else "highest"
 
 
 class _MeasureCommand(_Command):
@@ -558,8 +596,9 @@ def _add_labelled(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--target",
-        help="Target expression over metric names, e.g. 'acc/latency'; higher is better, "
-        "so negate costs, e.g. '-fid' (default for nasbench-macro: mean_acc).",
+        help="Target expression over metric names, e.g. 'acc/latency'; higher is better "
+        "unless --direction min (or negate a cost, e.g. '-fid') (default for nasbench-macro: "
+        "mean_acc).",
     )
     parser.add_argument(
         "--n-labeled", type=_positive_int, help="Use N random rows of the data (seeded)."
@@ -594,6 +633,13 @@ def _add_ensemble_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=_positive_int, help="Local worker processes.")
     parser.add_argument("--ray-address", help="Address of a running Ray cluster.")
     parser.add_argument("--epochs", type=_positive_int, help="Epochs per member.")
+    parser.add_argument(
+        "--direction",
+        choices=["max", "min"],
+        default="max",
+        help="Whether higher (max) or lower (min) targets are better; rankings put the best "
+        "first (default: max).",
+    )
     parser.add_argument("--out", type=Path, required=True, help="Output folder.")
 
 
@@ -617,7 +663,12 @@ def _fit_ensemble_from_args(args: argparse.Namespace, **params: Any) -> Any:
         n_jobs=args.jobs,
         ray_address=args.ray_address,
         out=args.out,
-        metadata={"target": target, "seed": args.seed, "data": data.source},
+        metadata={
+            "target": target,
+            "seed": args.seed,
+            "data": data.source,
+            "direction": args.direction,
+        },
         **params,
     )
 
@@ -669,7 +720,11 @@ class _ExhaustiveCommand(_Command):
         ens = _fit_ensemble_from_args(args, corr_lambda=0.0, unit_lambda=0.0)
         _ensemble_summary(ens)
         result = exhaustive_search(
-            ens.members, ens.prediction_weights, top=args.top, progress=sys.stderr.isatty()
+            ens.members,
+            ens.prediction_weights,
+            top=args.top,
+            progress=sys.stderr.isatty(),
+            direction=ens.direction,
         )
         rows = result.rows(ens.space)
         header = ["rank", "arch_id", "arch", "prediction", "spread"]
@@ -1243,7 +1298,8 @@ class _DemoCommand(_Command):
             "--k",
             type=_positive_int,
             default=3,
-            help="Subgraphs kept per stage for the reduced space (default: 3).",
+            help="Subgraphs kept per unit (a stage, or the stages a space scores together) "
+            "for the reduced space (default: 3).",
         )
         parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
         parser.add_argument(
@@ -1501,14 +1557,25 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbose: bool, quiet: bool) -> None:
+@contextlib.contextmanager
+def _logging_to_stderr(verbose: bool, quiet: bool) -> Iterator[None]:
+    """Send the ``autobuild`` loggers to the current ``sys.stderr`` for one invocation.
+
+    The handler and the level are removed and restored on exit, so calling :func:`main`
+    repeatedly in one process (tests, notebooks) neither duplicates messages nor leaves a
+    handler bound to a stream that has since been closed.
+    """
     root = logging.getLogger("autobuild")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    level = root.level
     root.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
-    if not any(getattr(h, "_autobuild_cli", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-        handler._autobuild_cli = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1518,22 +1585,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "_command", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    _configure_logging(args.verbose, args.quiet)
-    try:
-        return int(args._command.run(args))
-    except CLIUsageError as err:
-        if args.debug:
-            raise
-        print(f"autobuild {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except AutobuildError as err:
-        if args.debug:
-            raise
-        print(f"autobuild {args.command}: error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("autobuild: interrupted", file=sys.stderr)
-        return 130
+    with _logging_to_stderr(args.verbose, args.quiet):
+        try:
+            return int(args._command.run(args))
+        except CLIUsageError as err:
+            if args.debug:
+                raise
+            print(f"autobuild {args.command}: error: {err}", file=sys.stderr)
+            return 2
+        except AutobuildError as err:
+            if args.debug:
+                raise
+            print(f"autobuild {args.command}: error: {err}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("autobuild: interrupted", file=sys.stderr)
+            return 130
 
 
 def entrypoint() -> None:

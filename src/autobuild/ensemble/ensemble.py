@@ -7,6 +7,9 @@ by default); each member trains with the hop ranking loss on ``k - 1`` folds and
 the held-out one. Its held-out Spearman at hop ``m`` (clipped at 0) is its *confidence* for
 subgraphs scored at that hop, and a subgraph's score is the confidence-weighted mean of the
 members' scores, with the weighted standard deviation reported as its uncertainty.
+
+An ensemble ranks in one direction (:attr:`PredictorEnsemble.direction`): ``"max"`` unless
+its members' checkpoints or its own metadata declare ``"direction": "min"``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from autobuild.construction import BuiltArchitecture, _with_predictions
 from autobuild.ensemble.members import MemberResult, MemberTask, fold_tasks, run_tasks
 from autobuild.exceptions import CheckpointError, ConfigError, DataError
 from autobuild.predictor import AutoBuildPredictor, PredictorConfig
+from autobuild.predictor.direction import Direction, best_first, declared_direction
 from autobuild.predictor.estimator import CONFIG_FILE, WEIGHTS_FILE
 from autobuild.scoring import ModuleScores, SubgraphScore, score_modules
 from autobuild.spaces import Architecture, SearchSpace, Value
@@ -63,7 +67,12 @@ class PredictorEnsemble:
         members: The fitted predictors.
         info: Per member: ``fold``, ``shuffle``, ``seed``, held-out ``srcc`` of the
             prediction and ``hop_srcc`` per hop, ``n_train``, ``n_test``, ``train_seconds``.
-        metadata: Free JSON metadata (target expression, labelled set, timings).
+        metadata: Free JSON metadata (target expression, labelled set, timings; an optional
+            ``direction``, see :attr:`direction`).
+
+    Raises:
+        ConfigError: No members, one info per member missing, or members (or the
+            metadata) that declare different directions.
     """
 
     space: SearchSpace
@@ -74,6 +83,33 @@ class PredictorEnsemble:
     def __post_init__(self) -> None:
         if not self.members or len(self.members) != len(self.info):
             raise ConfigError("An ensemble needs at least one member and one info per member.")
+        self._direction()
+
+    @property
+    def direction(self) -> Direction:
+        """Whether high (``"max"``) or low (``"min"``) targets are better: the direction
+        the members' checkpoints and the ensemble's metadata declare, ``"max"`` when none
+        does. Module scores, candidates and re-ranked architectures are ordered best first
+        in this direction."""
+        return self._direction()
+
+    def _direction(self) -> Direction:
+        declared: dict[str, Direction] = {}
+        value = declared_direction(self.metadata, "the ensemble metadata")
+        if value is not None:
+            declared["the ensemble metadata"] = value
+        for i, (member, info) in enumerate(zip(self.members, self.info, strict=True)):
+            where = f"member {info.get('name') or i + 1}"
+            value = declared_direction(getattr(member, "metadata_", None), where)
+            if value is not None:
+                declared[where] = value
+        if len(set(declared.values())) > 1:
+            found = ", ".join(f"{where}: {d!r}" for where, d in declared.items())
+            raise ConfigError(
+                f"An ensemble ranks in one direction, but its parts declare different ones "
+                f"({found}); train every member on the same target with the same direction."
+            )
+        return next(iter(declared.values()), "max")
 
     def __len__(self) -> int:
         return len(self.members)
@@ -128,7 +164,7 @@ class PredictorEnsemble:
         weighted by their held-out Spearman at hop ``m``, and ``spread`` is the weighted
         standard deviation. Weights are normalised per
         hop, so subgraphs of different sizes stay on the label scale. An empty subgraph uses
-        the members' mean hop weight.
+        the members' mean hop weight. The table ranks in the ensemble's :attr:`direction`.
 
         Raises:
             ConfigError: No member has a positive weight at a hop some subgraph needs.
@@ -158,7 +194,7 @@ class PredictorEnsemble:
             )
             for r, a, s, d in zip(first.records, raw, mean, spread, strict=True)
         )
-        return ModuleScores(self.space, records, first.globals, first.shift)
+        return ModuleScores(self.space, records, first.globals, first.shift, self.direction)
 
     def rank_candidates(
         self, archs: Sequence[Architecture], *, shift: str = "eq5"
@@ -166,7 +202,8 @@ class PredictorEnsemble:
         """Rank given architectures by the sum of their units' weighted module scores.
 
         Like :func:`autobuild.construction.rank_candidates` for one predictor: candidates
-        with the same global feature values are scored from one module-score table.
+        with the same global feature values are scored from one module-score table. Best
+        first: the highest sum, or the lowest for :attr:`direction` ``"min"``.
         """
         space = self.space
         unique = list(dict.fromkeys(space.validate(a) for a in archs))
@@ -182,7 +219,7 @@ class PredictorEnsemble:
                     assert rec is not None  # score_modules scores every subgraph
                     per_arch[i, u] = rec.score
         totals = per_arch.sum(1)
-        order = np.argsort(-totals, kind="stable")
+        order = best_first(totals, self.direction)
         return [
             BuiltArchitecture(unique[i], float(totals[i]), tuple(float(v) for v in per_arch[i]))
             for i in order
@@ -194,9 +231,10 @@ class PredictorEnsemble:
         """Order built architectures by the ensemble's weighted whole-architecture prediction.
 
         Like :func:`autobuild.construction.rerank` for one predictor: the non-additive step
-        after summed stage scores have reduced the space. ``spread`` is the members'
-        weighted spread. ``head`` is as in :meth:`predict`; ``"auto"`` means the regressor,
-        whose held-out Spearman weights the members.
+        after summed stage scores have reduced the space; best prediction first (the lowest
+        for :attr:`direction` ``"min"``). ``spread`` is the members' weighted spread.
+        ``head`` is as in :meth:`predict`; ``"auto"`` means the regressor, whose held-out
+        Spearman weights the members.
 
         Raises:
             ConfigError: Every member has zero weight (see :meth:`predict`), or a bad head.
@@ -205,7 +243,7 @@ class PredictorEnsemble:
         if not archs:
             return []
         mean, spread = self.predict(archs, head="regressor" if head == "auto" else head)
-        return _with_predictions(built, mean, spread)
+        return _with_predictions(built, mean, spread, self.direction)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
@@ -270,7 +308,8 @@ def fit_ensemble(
     Args:
         space: The search space.
         archs: Labelled architectures (e.g. 68).
-        y: Their labels (higher is better; negate "lower is better" metrics in the target
+        y: Their labels (higher is better, unless ``metadata`` holds
+            ``"direction": "min"``; or negate "lower is better" metrics in the target
             expression, e.g. ``-fid``).
         folds: Folds per shuffling seed (``k``).
         seeds: Shuffling seeds; ``folds x len(seeds)`` members.
@@ -281,7 +320,8 @@ def fit_ensemble(
         n_jobs: Local worker processes for ``"process"``.
         ray_address: Ray cluster address for ``"ray"``.
         out: Folder for the ensemble (members and ``ensemble.json``).
-        metadata: JSON metadata stored in ``ensemble.json``.
+        metadata: JSON metadata stored in ``ensemble.json`` (e.g. ``{"direction": "min"}``
+            for a latency target; see :attr:`PredictorEnsemble.direction`).
         **params: Overrides of ``config`` fields.
 
     Returns:

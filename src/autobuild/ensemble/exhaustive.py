@@ -35,6 +35,7 @@ from torch import Tensor
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.exceptions import ConfigError, SearchSpaceError
 from autobuild.predictor import AutoBuildPredictor
+from autobuild.predictor.direction import Direction, check_direction, predictor_direction
 from autobuild.predictor.nn import AutoBuildNet
 from autobuild.spaces import Architecture, SearchSpace
 
@@ -50,7 +51,7 @@ class ExhaustiveResult:
     Attributes:
         archs: The top architectures.
         scores: Their ensemble predictions: the weighted mean of the members' predictions,
-            in raw label units (higher is better).
+            in raw label units.
         spreads: The weighted standard deviation of the members' predictions around
             each score (a disagreement measure, same units).
         n_scored: Number of architectures scored (the size of the space).
@@ -91,12 +92,13 @@ def exhaustive_search(
     head: str = "regressor",
     progress: bool = False,
     dedup: bool = True,
+    direction: Direction | None = None,
 ) -> ExhaustiveResult:
     """Score every architecture of the members' space and return the ``top`` best.
 
     The score of an architecture is ``sum_p w_p * pred_p(arch) / sum_p w_p``, the weighted
-    mean of the members' predictions in raw label units; higher is better (train on a
-    negated target for lower-is-better metrics). Members of weight 0 are skipped. Ties are
+    mean of the members' predictions in raw label units; the best are the highest, or the
+    lowest for ``direction="min"`` (a latency). Members of weight 0 are skipped. Ties are
     broken by enumeration order (:meth:`SearchSpace.enumerate_architectures`).
 
     Memory stays bounded by one chunk of ``batch_size`` graphs; torch's thread count is
@@ -113,18 +115,22 @@ def exhaustive_search(
         progress: Show a progress bar over architectures (on stderr).
         dedup: Compute each distinct node window of a chunk once (exact; see the module
             docstring). ``False`` runs each member's full forward on every graph.
+        direction: ``"max"`` or ``"min"``; default: the direction the members' checkpoints
+            declare (:mod:`autobuild.predictor.direction`), ``"max"`` when none does.
 
     Returns:
         The top architectures with their scores and spreads, best first.
 
     Raises:
-        ConfigError: Invalid members, weights, ``top``, ``batch_size`` or ``head``.
+        ConfigError: Invalid members, weights, ``top``, ``batch_size``, ``head`` or
+            ``direction``, or members that declare different directions.
         NotFittedError: A member is not fitted.
         SearchSpaceError: The space has more than ``max_architectures`` architectures, or
             interval-valued features.
     """
     start_time = time.perf_counter()
     w = _check_members(members, weights)
+    sign = 1.0 if _direction(members, direction) == "max" else -1.0
     for name, value in (("top", top), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"`{name}` must be an integer >= 1, got {value!r}.")
@@ -150,7 +156,7 @@ def exhaustive_search(
     hops = max(m.model_.num_layers for m in models)
 
     best_idx = np.zeros(0, dtype=np.int64)
-    best_score = np.zeros(0)
+    best_key = np.zeros(0)
     best_spread = np.zeros(0)
     bar = _progress(total, progress)
     for lo in range(0, total, batch_size):
@@ -163,10 +169,12 @@ def exhaustive_search(
             preds = np.stack([m.predict_batch(batch, head) for m in models])
         score = w_active @ preds / w_sum
         spread = np.sqrt(np.clip(w_active @ (preds - score) ** 2 / w_sum, 0.0, None))
-        cand = _top_candidates(score, top)
-        best_idx, best_score, best_spread = _merge(
-            (best_idx, best_score, best_spread),
-            (lo + cand, score[cand], spread[cand]),
+        # The running top-N keeps ``sign * score``, so the best are always the highest.
+        key = sign * score
+        cand = _top_candidates(key, top)
+        best_idx, best_key, best_spread = _merge(
+            (best_idx, best_key, best_spread),
+            (lo + cand, key[cand], spread[cand]),
             top,
         )
         if bar is not None:
@@ -184,7 +192,7 @@ def exhaustive_search(
     )
     return ExhaustiveResult(
         archs=archs,
-        scores=tuple(float(s) for s in best_score),
+        scores=tuple(float(sign * k) for k in best_key),
         spreads=tuple(float(s) for s in best_spread),
         n_scored=total,
         seconds=seconds,
@@ -229,6 +237,19 @@ def _check_members(members: Sequence[AutoBuildPredictor], weights: Sequence[floa
                 f"member 0's space {members[0].space.name!r}; every member must share one space."
             )
     return w
+
+
+def _direction(members: Sequence[AutoBuildPredictor], given: Direction | None) -> Direction:
+    """``given``, else the one direction the members declare (``"max"`` if none does)."""
+    if given is not None:
+        return check_direction(given, "`direction`")
+    declared = {predictor_direction(m) for m in members}
+    if len(declared) > 1:
+        raise ConfigError(
+            f"The members declare different directions {sorted(declared)}; train them on one "
+            "target with one direction, or pass `direction`."
+        )
+    return declared.pop()
 
 
 # ---------------------------------------------------------------------- running top-N

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from autobuild.evaluation.base import BaseEvaluator, Metric, Record
 from autobuild.predictor import AutoBuildPredictor
+from autobuild.predictor.direction import predictor_direction
 from autobuild.spaces import Architecture
 
 __all__ = ["PredictorEvaluator"]
@@ -35,7 +36,7 @@ class PredictorEvaluator(BaseEvaluator):
         self.metrics = (
             Metric(
                 name or str(meta.get("target", "prediction")),
-                direction or str(meta.get("direction", "max")),
+                direction or predictor_direction(predictor),
                 unit if unit is not None else str(meta.get("unit", "")),
             ),
         )

@@ -386,7 +386,8 @@ class AutoBuildPredictor:
 
         Args:
             path: Folder to create or update.
-            extra: JSON-serialisable metadata stored alongside (e.g. target, metrics).
+            extra: JSON-serialisable metadata stored alongside (e.g. target, metrics,
+                direction); default: the predictor's own :attr:`metadata_`.
         """
         from safetensors.torch import save_file
 
@@ -408,7 +409,7 @@ class AutoBuildPredictor:
             "train_archs": [self.space.canonical_id(a) for a in self.train_archs_],
             "train_labels": self.train_labels_.tolist(),
             "train_seconds": self.train_seconds_,
-            "extra": extra or {},
+            "extra": self.metadata_ if extra is None else extra,
         }
         state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
         with atomic_path(folder / WEIGHTS_FILE) as tmp:

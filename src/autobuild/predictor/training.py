@@ -161,8 +161,11 @@ def train_predictor(
         "data": data.source,
         "config": config.to_dict(),
     }
+    # The returned predictor carries what its checkpoint stores (its direction, unit, ...),
+    # so it ranks and evaluates the same before and after a save and load.
+    predictor.metadata_ = {**(metadata or {}), "target": expr.text, "metrics": metrics}
     if out is not None:
         folder = Path(out)
-        predictor.save(folder, extra={**(metadata or {}), "target": expr.text, "metrics": metrics})
+        predictor.save(folder, extra=predictor.metadata_)
         write_json_atomic(folder / METRICS_FILE, metrics)
     return TrainResult(predictor, metrics, tuple(archs[:n_train]), tuple(archs[n_train:]))

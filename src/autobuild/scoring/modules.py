@@ -12,6 +12,11 @@ where ``mu^h_m, sigma^h_m`` are the moments of node-embedding norms at hop ``m``
 training graphs and ``mu^y_{u,m}, sigma^y_{u,m}`` those of the training labels of the
 architectures whose unit ``u`` has ``m + 1`` layers, so scores of different sizes and units
 become comparable.
+
+Scores stay in label units. Whether a high or a low score is better is the predictor's
+*direction* (:mod:`autobuild.predictor.direction`: ``"min"`` for a latency checkpoint trained
+with ``autobuild train --direction min``), carried by :class:`ModuleScores`, whose rankings
+put the best subgraphs first: the highest scores for ``"max"``, the lowest for ``"min"``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,12 @@ import torch
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.exceptions import AutobuildWarning, ConfigError, SearchSpaceError
 from autobuild.predictor import AutoBuildPredictor, LabelMoments
+from autobuild.predictor.direction import (
+    Direction,
+    best_first,
+    check_direction,
+    predictor_direction,
+)
 from autobuild.scoring.tables import SubgraphScore
 from autobuild.spaces import SearchSpace, Subgraph, Value
 
@@ -44,7 +55,6 @@ logger = logging.getLogger(__name__)
 MAX_SUBGRAPHS = 5_000_000
 _BATCH_GRAPHS = 16_384
 
-
 @dataclass(frozen=True)
 class ModuleScores:
     """Scores of the stage subgraphs of a space (see :func:`score_modules`).
@@ -55,24 +65,32 @@ class ModuleScores:
             order.
         globals: Global feature values the subgraphs were scored with.
         shift: How raw norms became scores: ``"eq5"``, ``"additive"`` or ``"raw"``.
+        direction: Whether high (``"max"``) or low (``"min"``) scores are better: the
+            scoring predictor's direction (:mod:`autobuild.predictor.direction`).
+
+    Raises:
+        ConfigError: A ``direction`` other than ``"max"`` or ``"min"``.
     """
 
     space: SearchSpace
     records: tuple[SubgraphScore, ...]
     globals: tuple[Value, ...] = ()
     shift: str = "eq5"
+    direction: Direction = "max"
     _index: dict[tuple[int, Subgraph], int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        check_direction(self.direction, "a ModuleScores table")
         self._index.update({(r.unit, r.subgraph): i for i, r in enumerate(self.records)})
 
     def unit(self, unit: int) -> list[SubgraphScore]:
-        """The records of ``unit``, best first (ties keep enumeration order)."""
+        """The records of ``unit``, best first: highest score first for direction ``"max"``,
+        lowest first for ``"min"`` (ties keep enumeration order)."""
         rows = [r for r in self.records if r.unit == unit]
-        return sorted(rows, key=lambda r: -r.score)
+        return [rows[i] for i in best_first([r.score for r in rows], self.direction)]
 
     def top_k(self, unit: int, k: int) -> list[SubgraphScore]:
-        """The ``k`` best subgraphs of ``unit``."""
+        """The ``k`` best subgraphs of ``unit`` (lowest scores for direction ``"min"``)."""
         return self.unit(unit)[:k]
 
     def lookup(self, unit: int, subgraph: Subgraph) -> SubgraphScore | None:
@@ -92,6 +110,8 @@ def score_subgraphs(
 ) -> list[SubgraphScore]:
     """Score given subgraphs of one unit (e.g. those of a candidate list).
 
+    Each distinct subgraph is scored once; its repeats in ``subgraphs`` share its record.
+
     Args:
         predictor: A fitted predictor.
         unit: Unit index.
@@ -107,12 +127,20 @@ def score_subgraphs(
     _check_scorable(predictor)
     shift = _resolve_shift(predictor, shift)
     moments = moments or predictor.label_moments_
+    # Repeats share one record: scored at another position of a batch, a repeat's norm
+    # could differ in the last bits.
+    first: dict[Subgraph, int] = {}
+    where = [
+        first.setdefault(tuple(tuple(tuple(layer) for layer in st) for st in sg), len(first))
+        for sg in subgraphs
+    ]
+    unique = list(first)
     by_size: dict[int, list[int]] = {}
-    for i, sg in enumerate(subgraphs):
+    for i, sg in enumerate(unique):
         by_size.setdefault(sum(len(st) for st in sg), []).append(i)
-    out: list[SubgraphScore] = [None] * len(subgraphs)  # type: ignore[list-item]
+    out: list[SubgraphScore] = [None] * len(unique)  # type: ignore[list-item]
     for n_layers, idx in by_size.items():
-        chunk = [subgraphs[i] for i in idx]
+        chunk = [unique[i] for i in idx]
         if n_layers == 0:
             records = [_empty_record(predictor, unit, sg, moments, shift) for sg in chunk]
         else:
@@ -121,7 +149,7 @@ def score_subgraphs(
             records = _records(predictor, unit, chunk, n_layers, raw, moments, shift)
         for i, r in zip(idx, records, strict=True):
             out[i] = r
-    return out
+    return [out[i] for i in where]
 
 
 def score_modules(
@@ -145,16 +173,18 @@ def score_modules(
             :func:`score_subgraphs`).
 
     Returns:
-        The scores, as :class:`ModuleScores`.
+        The scores, as :class:`ModuleScores` ranked in the predictor's direction (see
+        :func:`~autobuild.predictor.direction.predictor_direction`).
 
     Raises:
-        ConfigError: If a unit has more layers than the predictor has hops, or the
-            predictor uses GCN layers.
+        ConfigError: If a unit has more layers than the predictor has hops, the predictor
+            uses GCN layers, or its checkpoint declares an unknown direction.
         SearchSpaceError: If a unit has more than :data:`MAX_SUBGRAPHS` subgraphs or
             interval-valued features.
     """
     _check_scorable(predictor)
     shift = _resolve_shift(predictor, shift)
+    direction = predictor_direction(predictor)
     space = predictor.space
     moments = predictor.label_moments_
     unit_list = list(range(space.num_units)) if units is None else list(units)
@@ -181,7 +211,7 @@ def score_modules(
             batch, subgraphs = _encoder(predictor).encode_unit_product(u, lengths, globals_)
             raw = _last_node_norms(predictor, batch, n_layers - 1)
             records.extend(_records(predictor, u, subgraphs, n_layers, raw, moments, shift))
-    return ModuleScores(space, tuple(records), tuple(globals_), shift)
+    return ModuleScores(space, tuple(records), tuple(globals_), shift, direction)
 
 
 def _encoder(predictor: AutoBuildPredictor) -> SequenceGraphEncoder:

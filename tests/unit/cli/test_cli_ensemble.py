@@ -74,6 +74,16 @@ def test_exhaustive_writes_top_csv(tmp_path, tiny_toml, tiny_csv, capsys):
     assert "Scored" in capsys.readouterr().out
 
 
+def test_exhaustive_direction_min_keeps_the_lowest_predictions(tmp_path, tiny_toml, tiny_csv):
+    argv = _common(tiny_toml, tiny_csv, tmp_path / "es")
+    argv[argv.index("acc")] = "latency"
+    assert main(["exhaustive", *argv, "--top", "3", "--direction", "min"]) == 0
+    preds = [float(r["prediction"]) for r in read_rows(tmp_path / "es" / "top.csv")]
+    assert preds == sorted(preds)
+    meta = json.loads((tmp_path / "es" / "ensemble.json").read_text())
+    assert meta["metadata"]["direction"] == "min"
+
+
 def test_same_seed_draws_the_same_labelled_architectures(tmp_path, tiny_toml, tiny_csv):
     ens, ck = tmp_path / "ens", tmp_path / "ck"
     assert main(["ensemble", *_common(tiny_toml, tiny_csv, ens)]) == 0
