@@ -47,6 +47,7 @@ bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/exhaustive.py --threads 1 2
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/nas.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/nas.py --k 5
+	$(BIN)/python benchmarks/cli_startup.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import logging
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from autobuild._lazy import attach
@@ -38,16 +37,12 @@ if TYPE_CHECKING:
         search,
         spaces,
     )
+    from autobuild._version import __version__
     from autobuild.data import LabeledData, load_table
     from autobuild.encoding import SequenceGraphEncoder
     from autobuild.exceptions import AutobuildError
     from autobuild.predictor import AutoBuildPredictor, PredictorConfig, train_predictor
     from autobuild.spaces import Architecture, SearchSpace
-
-try:
-    __version__ = version("autobuild")
-except PackageNotFoundError:  # imported from a source tree that was never installed
-    __version__ = "0+unknown"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -73,6 +68,7 @@ __getattr__, __dir__ = attach(
                 "spaces",
             )
         },
+        "__version__": "_version",
         "Architecture": "spaces",
         "AutoBuildPredictor": "predictor",
         "AutobuildError": "exceptions",

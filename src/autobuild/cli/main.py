@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from autobuild import __version__
 from autobuild.exceptions import AutobuildError, CLIUsageError
 
 __all__ = ["entrypoint", "main"]
@@ -1538,12 +1537,25 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: print the installed version and exit (read only when asked for)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="Show the version and exit.")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from autobuild._version import __version__
+
+        print(f"autobuild {__version__}")
+        parser.exit()
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autobuild",
         description="Build strong neural architectures from a few evaluated ones (AutoBuild).",
     )
-    parser.add_argument("--version", action="version", version=f"autobuild {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="Debug logging.")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="Warnings only.")
