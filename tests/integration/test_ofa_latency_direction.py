@@ -105,10 +105,10 @@ def test_build_puts_the_lowest_predicted_latency_first(tmp_path, latency):
     built = space.parse(json.loads(rows[0]["arch"]))
     archs = [space.parse(json.loads(r["arch"])) for r in read_rows(pool)]
     # The pool's stages at the built architecture's resolution: the built top-1 must be
-    # predicted faster than nearly all of them.
+    # predicted faster than most of them (ranking the wrong way round builds the slowest).
     same_resolution = [Architecture(a.stages, built.globals) for a in archs]
     pool_pred = pred.predict(same_resolution)
-    assert pred.predict([built])[0] < np.quantile(pool_pred, 0.1)
+    assert pred.predict([built])[0] < np.median(pool_pred)
 
     reranked = tmp_path / "reranked"
     argv = ["build", str(ck), "--k", "2", "--rerank", "--out", str(reranked)]
