@@ -4,7 +4,8 @@
 import torch. Each is run as a fresh process ``--repeats`` times; the table gives the median
 wall time and its ratio to two references measured in the same run: a bare interpreter
 (``python -c pass``) and ``python -c "import torch"`` (what every call cost when the package
-imported torch up front).
+imported torch up front). Commands run as an installed package runs, with its bytecode cached:
+the warm-up run writes it, whatever ``PYTHONDONTWRITEBYTECODE`` says in this shell.
 
     python benchmarks/cli_startup.py [--repeats 10]
 """
@@ -12,6 +13,7 @@ imported torch up front).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -21,15 +23,16 @@ from pathlib import Path
 from autobuild.cli.main import _COMMANDS
 
 AUTOBUILD = str(Path(sys.executable).with_name("autobuild"))
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def median_seconds(argv: list[str], repeats: int) -> float:
     """Median wall time of ``argv`` run as a fresh process (one warm-up run first)."""
-    subprocess.run(argv, capture_output=True, check=True)
+    subprocess.run(argv, capture_output=True, check=True, env=ENV)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run(argv, capture_output=True, check=True)
+        subprocess.run(argv, capture_output=True, check=True, env=ENV)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
