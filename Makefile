@@ -38,8 +38,8 @@ bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set isolate_embedding=false
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set corr_lambda=0
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set unit_lambda=0
-	$(BIN)/python benchmarks/construct.py
-	$(BIN)/python benchmarks/construct.py --set unit_lambda=0 --skip-timing
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/construct.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/construct.py --set unit_lambda=0 --skip-timing
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/latency.py --preset latency
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/latency.py --set steps=2000
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/ir.py
