@@ -49,7 +49,7 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| `python -c pass` | {bare:.3f} | 1.00 | {bare / torch_import:.2f} |")
     ratio = torch_import / bare
-    print(f"| `python -c \"import torch\"` | {torch_import:.3f} | {ratio:.2f} | 1.00 |")
+    print(f'| `python -c "import torch"` | {torch_import:.3f} | {ratio:.2f} | 1.00 |')
     worst = 0.0
     for argv in calls:
         t = median_seconds([AUTOBUILD, *argv], args.repeats)

@@ -76,7 +76,6 @@ BACKENDS: tuple[str, ...] = ("torch", "torchsort")
 """Soft-rank implementations: ``"torch"`` (built in) or ``"torchsort"`` (optional package)."""
 
 
-
 # --------------------------------------------------------------------------- validation
 
 

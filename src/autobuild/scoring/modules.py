@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 MAX_SUBGRAPHS = 5_000_000
 _BATCH_GRAPHS = 16_384
 
+
 @dataclass(frozen=True)
 class ModuleScores:
     """Scores of the stage subgraphs of a space (see :func:`score_modules`).
