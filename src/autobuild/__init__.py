@@ -22,6 +22,7 @@ from autobuild._lazy import attach
 
 if TYPE_CHECKING:
     from autobuild import (
+        baselines,
         construction,
         data,
         demo,
@@ -52,6 +53,7 @@ __getattr__, __dir__ = attach(
         **{
             name: name
             for name in (
+                "baselines",
                 "construction",
                 "data",
                 "demo",
@@ -90,6 +92,7 @@ __all__ = [
     "SearchSpace",
     "SequenceGraphEncoder",
     "__version__",
+    "baselines",
     "construction",
     "data",
     "demo",

@@ -153,6 +153,13 @@ class _TrainCommand(_Command):
         parser.add_argument(
             "--device", default="", help="Device the target was measured on, e.g. 2080Ti."
         )
+        parser.add_argument(
+            "--no-baselines",
+            dest="baselines",
+            action="store_false",
+            help="Skip the one-hot ridge and gradient-boosted-trees baselines that are "
+            "otherwise measured on the same held-out split.",
+        )
         parser.add_argument("--out", type=Path, required=True, help="Checkpoint folder.")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -185,6 +192,7 @@ class _TrainCommand(_Command):
             progress=sys.stderr.isatty(),
             out=args.out,
             metadata={"direction": args.direction, "unit": args.unit, "device": args.device},
+            baselines=args.baselines,
             **overrides,
         )
         m = result.metrics
@@ -199,6 +207,9 @@ class _TrainCommand(_Command):
                 f"{m['kendall']:.4f}  MAE {m['mae']:.4g}"
             )
             print(f"hop Spearman: {hops}")
+            if m.get("baselines"):
+                scores = "  ".join(f"{k} {v:.4f}" for k, v in m["baselines"].items())
+                print(f"baselines' held-out Spearman (one-hot features): {scores}")
         return 0
 
 

@@ -31,7 +31,8 @@ class TrainResult:
     Attributes:
         predictor: The fitted predictor.
         metrics: Held-out ``srcc``, ``kendall``, ``mae`` (raw units), ``hop_srcc`` (hops
-            0..M; NaN without a test split) and ``n_train``, ``n_test``, ``train_seconds``.
+            0..M; NaN without a test split) and ``n_train``, ``n_test``, ``train_seconds``;
+            ``baselines`` (``{name: srcc}``) when baselines were measured.
         train_archs: The training architectures, in training order.
         test_archs: The held-out architectures.
     """
@@ -89,6 +90,7 @@ def train_predictor(
     progress: bool = False,
     out: str | Path | None = None,
     metadata: dict[str, Any] | None = None,
+    baselines: bool = True,
     **params: Any,
 ) -> TrainResult:
     """Train an AutoBuild predictor on labelled data and report held-out metrics.
@@ -96,7 +98,9 @@ def train_predictor(
     The target is computed on every row (rows where it is NaN or infinite are skipped and
     counted, or refused with ``strict``); ``n_labeled`` rows are then drawn with ``seed``
     (all rows, shuffled, when ``None``); the first ``(1 - test_fraction)`` of them train the
-    predictor and the rest measure it.
+    predictor and the rest measure it. Unless ``baselines`` is false, the one-hot baselines
+    of :mod:`autobuild.baselines` are fitted on the same training rows and measured on the
+    same held-out rows, so the predictor's Spearman can be judged against theirs.
 
     Args:
         data: Evaluated architectures and their metrics.
@@ -110,6 +114,9 @@ def train_predictor(
         out: If given, write the checkpoint and ``metrics.json`` to this folder.
         metadata: Stored in the checkpoint (e.g. ``{"direction": "min", "unit": "ms",
             "device": "2080Ti"}`` for a latency predictor; evaluators read them).
+        baselines: Also report each baseline's held-out Spearman, as
+            ``metrics["baselines"] = {name: srcc}``. The key is absent when ``baselines`` is
+            false or nothing is held out (``test_fraction`` rounds to no rows).
         **params: Overrides of :class:`PredictorConfig` fields.
 
     Returns:
@@ -161,6 +168,12 @@ def train_predictor(
         "data": data.source,
         "config": config.to_dict(),
     }
+    if baselines and n_test:
+        from autobuild.baselines import evaluate_baselines
+
+        metrics["baselines"] = evaluate_baselines(
+            data.space, archs[:n_train], y[:n_train], archs[n_train:], y[n_train:], seed=seed
+        )
     # The returned predictor carries what its checkpoint stores (its direction, unit, ...),
     # so it ranks and evaluates the same before and after a save and load.
     predictor.metadata_ = {**(metadata or {}), "target": expr.text, "metrics": metrics}

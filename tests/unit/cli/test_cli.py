@@ -174,3 +174,17 @@ def test_train_stores_direction_unit_and_device_for_evaluators(tmp_path, tiny_to
     pred = AutoBuildPredictor.load(out)
     assert pred.metadata_["device"] == "2080Ti"
     assert PredictorEvaluator(pred).metrics == (Metric("latency", "min", "ms"),)
+
+
+def test_cli_train_prints_baselines_unless_told_not_to(tiny_toml, tiny_csv, tmp_path, capsys):
+    assert train_tiny(tiny_toml, tiny_csv, tmp_path / "a", "--epochs", "1") == 0
+    out = capsys.readouterr().out
+    assert "baselines' held-out Spearman" in out
+    assert "ridge" in out
+    assert "trees" in out
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert set(metrics["baselines"]) == {"ridge", "trees"}
+
+    assert train_tiny(tiny_toml, tiny_csv, tmp_path / "b", "--epochs", "1", "--no-baselines") == 0
+    assert "baselines" not in capsys.readouterr().out
+    assert "baselines" not in json.loads((tmp_path / "b" / "metrics.json").read_text())
