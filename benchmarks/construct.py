@@ -41,7 +41,7 @@ from autobuild.predictor import AutoBuildPredictor, train_predictor
 from autobuild.scoring import score_modules
 from autobuild.spaces import Architecture, SearchSpace
 
-AUTHORS = {100: 349.0, 1000: 111.5}  # authors' code, built top-1 median rank (issue #3)
+AUTHORS = {100: 349.0, 1000: 111.5}  # authors' code, built top-1 median rank (same protocol)
 
 
 def _stagewise(space: SearchSpace, coef: np.ndarray, columns: list, k: int) -> list[list]:
@@ -215,7 +215,7 @@ def main() -> int:
     )
     for n, v in AUTHORS.items():
         print(
-            f"- the authors' code with {n} labels (measured for issue #3): built top-1 median "
+            f"- the authors' code with {n} labels (same protocol): built top-1 median "
             f"rank {v:g}"
         )
     if not args.skip_timing:

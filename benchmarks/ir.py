@@ -1,6 +1,6 @@
 """AutoBuild on ONNX IR op graphs of NAS-Bench-Macro networks (prints Markdown tables).
 
-Protocol (issue #4): 1,000 random NAS-Bench-Macro architectures (seeded), each built as a
+Protocol: 1,000 random NAS-Bench-Macro architectures (seeded), each built as a
 ``torch.nn.Module``, exported to ONNX and converted into its op-level IR graph; target
 ``mean_acc``; 90/10 split; an AutoBuild predictor with ``graph_format="ir"`` (FE-MLP
 categories op type, tensor shapes, attributes) trained on the 900 and evaluated on the 100:

@@ -1,6 +1,6 @@
 """AutoBuild-NAS against search baselines on NAS-Bench-Macro (prints Markdown tables).
 
-Protocol (issue #6): two objective pairs, true accuracy (``mean_acc``, max, looked up in the
+Protocol: two objective pairs, true accuracy (``mean_acc``, max, looked up in the
 benchmark table) against FLOPs (min, from the table) and against measured CPU latency (min:
 ``latency_cpu_ms``, the median of 20 timed batch-1 forward passes on one thread after 5
 untimed ones, measured once per architecture and cached in ``--latency-cache``, so every
@@ -45,9 +45,9 @@ PAIRS = {
     "flops": [("mean_acc", "max"), ("flops", "min")],
     "latency": [("mean_acc", "max"), (LATENCY, "min")],
 }
-#: layer-insight's restriction, by analogy with METHOD.md's MBv3-CPU setting (all blocks, fewer
-#: layers in the early stages): the first stage, at the highest resolution and so the most
-#: expensive per layer, keeps one layer.
+#: layer-insight's restriction, by analogy with the paper's restricted MobileNetV3 CPU search
+#: (all blocks, fewer layers in the early stages): the first stage, at the highest resolution
+#: and so the most expensive per layer, keeps one layer.
 INSIGHT = {"s1": {"max_layers": 1}}
 DEFAULT_CACHE = Path.home() / ".cache" / "autobuild" / "nasbench_macro_latency_cpu.sqlite"
 

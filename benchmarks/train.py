@@ -1,6 +1,6 @@
 """Predictor quality and cost on NAS-Bench-Macro (prints a Markdown table).
 
-Protocol (issue #2): 3,000 random labelled architectures, 90/10 split, one thread
+Protocol: 3,000 random labelled architectures, 90/10 split, one thread
 (``OMP_NUM_THREADS=1``), default settings, seeds 0-2; each seed runs in a fresh process so its
 peak memory (max RSS) is its own. Also reported: the time to reach the authors' quality, i.e.
 the first epoch at which the held-out predictor Spearman is >= 0.906 and every hop's Spearman
@@ -154,7 +154,7 @@ def main() -> int:
         print("| " + " | ".join(cells) + " |")
     a = AUTHORS
     print(
-        f"\nAuthors' code on the same data (issue #2): test Spearman {a['srcc']}, hops "
+        f"\nAuthors' code on the same data: test Spearman {a['srcc']}, hops "
         f"{'/'.join(map(str, a['hop_srcc']))}, 200 epochs in {a['seconds']:.0f} s, 509 MiB."
     )
     if args.json:

@@ -1,7 +1,7 @@
 """Predictor ensembles for few labels: k-fold x seeds members with confidence weights.
 
 With a few dozen labelled architectures one predictor's module scores are noisy. Following
-the paper's Stable Diffusion experiment (Mills et al., CVPR 2024, Sec. 5.3; METHOD.md §13),
+the paper's Stable Diffusion experiment (Mills et al., CVPR 2024, Sec. 5.3),
 the labelled set is split into ``k`` folds under several shuffling seeds (5 x 4 = 20 members
 by default); each member trains with the hop ranking loss on ``k - 1`` folds and is tested on
 the held-out one. Its held-out Spearman at hop ``m`` (clipped at 0) is its *confidence* for

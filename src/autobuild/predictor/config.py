@@ -152,7 +152,7 @@ class PredictorConfig:
         return cls.from_dict({**PRESETS[name], **overrides})
 
 
-#: Named hyper-parameter sets. ``paper`` is METHOD.md §6: the authors' training recipe.
+#: Named hyper-parameter sets. ``paper`` is the authors' training recipe.
 #: ``latency`` pools each hop by *sum*, as the authors' latency surrogates do (a network's
 #: latency is close to a sum of per-layer costs, so larger networks should have larger
 #: norms), and trains for about 4,000 steps; measured on HELP's GPU latencies

@@ -1,4 +1,4 @@
-"""Layer-level genomes for the ``layer-full`` and ``layer-insight`` baselines (METHOD.md §12).
+"""Layer-level genomes for the ``layer-full`` and ``layer-insight`` baselines.
 
 An architecture is encoded as one fixed-length integer block per stage: its depth, then one
 index per possible position into the layers allowed there (positions past the depth are

@@ -1,4 +1,4 @@
-"""The search methods selectable by name: AutoBuild-NAS and its baselines (METHOD.md §12).
+"""The search methods selectable by name: AutoBuild-NAS and its baselines.
 
 =================  ===========================================================================
 ``autobuild-nas``  :func:`~autobuild.search.nsga.run_search` over a reduced space's per-unit
