@@ -215,8 +215,7 @@ def main() -> int:
     )
     for n, v in AUTHORS.items():
         print(
-            f"- the authors' code with {n} labels (same protocol): built top-1 median "
-            f"rank {v:g}"
+            f"- the authors' code with {n} labels (same protocol): built top-1 median rank {v:g}"
         )
     if not args.skip_timing:
         torch.set_num_threads(os.cpu_count() or 1)

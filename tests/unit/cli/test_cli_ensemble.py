@@ -39,7 +39,7 @@ def test_ensemble_then_build_and_score(tmp_path, tiny_toml, tiny_csv, capsys):
     assert "spread" in recs[0]
     assert any(float(r["spread"]) > 0 for r in recs)  # members disagree somewhere
 
-    # --shift raw: the weighted norms themselves (METHOD.md's flag), in score and build
+    # --shift raw: the weighted norms themselves (the paper's literal sum), in score and build
     raw = tmp_path / "raw"
     assert main(["score", str(ens), "--shift", "raw", "--out", str(raw)]) == 0
     raw_recs = read_rows(raw / "subgraph_scores.csv")
