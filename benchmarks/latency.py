@@ -13,45 +13,28 @@ one-hot ridge regression (alpha = 1) trained on the same 4,500 and, for referenc
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from _common import add_set_option
 from _common import overrides as parse_overrides
 
 from autobuild import spaces
+from autobuild.data import load_help_ofa_mbv3
+from autobuild.exceptions import DataError
 from autobuild.predictor import PRESETS, AutoBuildPredictor, PredictorConfig
 from autobuild.predictor.metrics import spearman
 from autobuild.spaces import Architecture, SearchSpace
 
 
 def load_help(space: SearchSpace) -> tuple[list[Architecture], dict[str, np.ndarray]]:
-    root = os.environ.get("AUTOBUILD_DATA")
-    if not root:
-        raise SystemExit("Set AUTOBUILD_DATA to the shared data folder (HELP latencies).")
-    path = Path(root) / "help_ofa_mbv3_latency" / "help_ofa_mbv3_latency.csv"
-    archs: list[Architecture] = []
-    columns: dict[str, list[float]] = {}
-    with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            archs.append(
-                space.parse(
-                    {
-                        "d": [int(row[f"d{i}"]) for i in range(5)],
-                        "ks": [int(row[f"k{i}"]) for i in range(20)],
-                        "e": [int(row[f"e{i}"]) for i in range(20)],
-                        "r": int(row["r"]),
-                    }
-                )
-            )
-            for key, value in row.items():
-                if key.startswith("lat_"):
-                    columns.setdefault(key, []).append(float(value))
-    return archs, {k: np.asarray(v) for k, v in columns.items()}
+    try:
+        data = load_help_ofa_mbv3()
+    except DataError as err:
+        raise SystemExit(str(err)) from err
+    assert data.space.fingerprint() == space.fingerprint()
+    return list(data.archs), dict(data.metrics)
 
 
 def one_hot(space: SearchSpace, archs: list[Architecture]) -> np.ndarray:

@@ -8,15 +8,14 @@ lowest latency first.
 
 import csv
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 from tests.conftest import read_rows
 
-import autobuild.spaces as S
 from autobuild.cli.main import main
+from autobuild.data import load_help_ofa_mbv3
+from autobuild.exceptions import DataError
 from autobuild.predictor.metrics import spearman
 from autobuild.spaces import Architecture
 
@@ -27,35 +26,14 @@ N_TRAIN = 300
 N_POOL = 300
 
 
-def _help_file() -> Path | None:
-    root = os.environ.get("AUTOBUILD_DATA")
-    if not root:
-        return None
-    path = Path(root) / "help_ofa_mbv3_latency" / "help_ofa_mbv3_latency.csv"
-    return path if path.is_file() else None
-
-
 @pytest.fixture(scope="module")
 def latency(tmp_path_factory):
     """A ``--direction min`` checkpoint and a held-out pool with its true latencies."""
-    path = _help_file()
-    if path is None:
+    try:
+        data = load_help_ofa_mbv3()
+    except DataError:
         pytest.skip("HELP latencies not found: set AUTOBUILD_DATA to the shared data folder")
-    space = S.get("ofa-mbv3")
-    archs, values = [], []
-    with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            archs.append(
-                space.parse(
-                    {
-                        "d": [int(row[f"d{i}"]) for i in range(5)],
-                        "ks": [int(row[f"k{i}"]) for i in range(20)],
-                        "e": [int(row[f"e{i}"]) for i in range(20)],
-                        "r": int(row["r"]),
-                    }
-                )
-            )
-            values.append(float(row[COLUMN]))
+    space, archs, values = data.space, data.archs, list(data.metrics[COLUMN])
     folder = tmp_path_factory.mktemp("ofa_latency")
 
     def write(name, idx):

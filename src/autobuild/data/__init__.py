@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autobuild.data.help import load_help_ofa_mbv3
 from autobuild.data.nasbench import load_nasbench_macro, locate_nasbench_macro
 from autobuild.data.table import SUPPORTED_FORMATS, LabeledData, load_table, read_architectures
 from autobuild.data.target import TargetExpression, parse_target, sanitize_for_filename
@@ -10,6 +11,7 @@ __all__ = [
     "SUPPORTED_FORMATS",
     "LabeledData",
     "TargetExpression",
+    "load_help_ofa_mbv3",
     "load_nasbench_macro",
     "load_table",
     "locate_nasbench_macro",
