@@ -200,6 +200,13 @@ class _TrainCommand(_Command):
             f"Trained on {m['n_train']} architectures in {m['train_seconds']:.1f} s; "
             f"checkpoint: {args.out}"
         )
+        if m.get("blend"):
+            b = m["blend"]
+            print(
+                f"prediction: {1 - b['weight']:.1f} x GNN + {b['weight']:.1f} x one-hot ridge, by "
+                f"2-fold validation (Spearman {b['srcc']:.4f}; GNN alone {b['srcc_gnn']:.4f}, "
+                f"ridge alone {b['srcc_wide']:.4f})"
+            )
         if m["n_test"]:
             hops = "  ".join(f"hop{i} {v:.3f}" for i, v in enumerate(m["hop_srcc"]))
             print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from autobuild.exceptions import ConfigError
 
@@ -71,6 +71,12 @@ class PredictorConfig:
         weight_decay: AdamW weight decay.
         clip_norm: Global gradient-norm clip (0 disables).
         schedule: ``"cosine"`` decay to 0 over training, or ``"constant"``.
+        wide: Weight of the *wide* term in the prediction: a one-hot linear model of
+            (stage, position, value) slots, fitted by ridge regression, blended with the GNN
+            regressor as ``(1 - w) * gnn + w * wide``. ``"auto"`` chooses ``w`` by 2-fold
+            validation on the training labels (about 2/3 of one fit's time); a number in
+            ``[0, 1]`` fixes it (0: the GNN alone). Sequence graphs only (ignored for IR
+            graphs). Hop norms, module scores and the unit head are unaffected.
         graph_format: ``"sequence"`` (one node per layer) or ``"ir"`` (the network's ONNX
             op graph; the FE-MLP categories are op type, tensor shapes and attributes).
             IR graphs have no stage nodes, so the unit head is off (``unit_lambda`` is
@@ -95,6 +101,7 @@ class PredictorConfig:
     weight_decay: float = 1e-5
     clip_norm: float = 5.0
     schedule: str = "cosine"
+    wide: float | Literal["auto"] = "auto"
     graph_format: str = "sequence"
 
     def __post_init__(self) -> None:
@@ -117,6 +124,11 @@ class PredictorConfig:
             raise ConfigError(
                 f"`isolate_embedding` must be true or false, got {self.isolate_embedding!r}."
             )
+        wide = self.wide
+        if wide != "auto" and not (
+            isinstance(wide, int | float) and not isinstance(wide, bool) and 0 <= wide <= 1
+        ):
+            raise ConfigError(f"`wide` must be 'auto' or a number in [0, 1], got {wide!r}.")
 
     def schedule_for(self, n_train: int) -> tuple[int, int, int]:
         """``(batch_size, epochs, steps_per_epoch)`` used to train on ``n_train`` graphs.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -21,9 +22,10 @@ from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFit
 from autobuild.predictor._optim import AdamW, cosine_lr
 from autobuild.predictor.config import PredictorConfig
 from autobuild.predictor.losses import HopRankingLoss
-from autobuild.predictor.metrics import regression_metrics
+from autobuild.predictor.metrics import regression_metrics, spearman
 from autobuild.predictor.moments import LabelMoments
-from autobuild.predictor.nn import AutoBuildNet
+from autobuild.predictor.nn import AutoBuildNet, WideTerm
+from autobuild.predictor.nn.wide import ridge_loo
 from autobuild.spaces import Architecture, SearchSpace
 
 __all__ = ["CHECKPOINT_FORMAT", "AutoBuildPredictor"]
@@ -34,6 +36,8 @@ CHECKPOINT_FORMAT = "autobuild-predictor/1"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "predictor.json"
 INFERENCE_BATCH = 4096
+#: Fewest labels for which ``wide="auto"`` validates the blend weight (else 0.5).
+MIN_BLEND_CV = 20
 #: Prediction heads :meth:`AutoBuildPredictor.predict` can read.
 HEADS = ("regressor", "units", "mean")
 
@@ -80,6 +84,7 @@ class AutoBuildPredictor:
     train_labels_: np.ndarray
     label_moments_: LabelMoments
     metadata_: dict[str, Any]
+    blend_cv_: dict[str, float]
 
     def __init__(
         self,
@@ -151,6 +156,7 @@ class AutoBuildPredictor:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))  # type: ignore[operator]
         self.seed_ = seed
+        self.blend_cv_ = {}
         self.label_mean_, self.label_std_ = float(y_arr.mean()), std
 
         start = time.perf_counter()
@@ -159,6 +165,9 @@ class AutoBuildPredictor:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.model_ = self._build_model()
+        if self.model_.wide is not None:
+            blend = self._choose_blend(archs, y_arr, data, target, seed)
+            self.model_.wide.fit(data, target, blend)
         generator = torch.Generator().manual_seed(seed)
         loss_fn = HopRankingLoss(
             corr_lambda=cfg.corr_lambda,
@@ -183,7 +192,7 @@ class AutoBuildPredictor:
                     continue
                 batch = data.select(idx)
                 pred, hop_norms, contrib = self.model_.forward_with_units(
-                    batch, units=self.model_.has_unit_head
+                    batch, units=self.model_.has_unit_head, wide=False
                 )
                 loss, parts = loss_fn(pred, target[idx], hop_norms)
                 if contrib is not None:
@@ -229,6 +238,61 @@ class AutoBuildPredictor:
         )
         return self
 
+    def _choose_blend(
+        self,
+        archs: list[Architecture],
+        y: np.ndarray,
+        data: GraphBatch,
+        target: torch.Tensor,
+        seed: int,
+    ) -> float:
+        """The wide term's blend weight: the configured one, or chosen by 2-fold validation.
+
+        For ``wide="auto"``, each half of the training set is predicted by a GNN (a third of
+        the training steps, no wide term) and a ridge trained on the other half; the weight
+        in ``0, 0.1, ..., 1`` whose blend of these held-out predictions has the highest
+        Spearman is kept (ties favour the GNN). Sets :attr:`blend_cv_`.
+        """
+        cfg = self.config
+        if cfg.wide != "auto":
+            return float(cfg.wide)
+        n = len(archs)
+        if n < MIN_BLEND_CV:
+            logger.info("Blend weight 0.5: %d labels are too few to validate it", n)
+            return 0.5
+        assert self.model_.wide is not None
+        x = self.model_.wide.features(data).double().numpy()
+        t = target.double().numpy()
+        folds = np.array_split(np.random.default_rng(seed).permutation(n), 2)
+        sub = dataclasses.replace(
+            cfg,
+            wide=0.0,
+            steps=max(1, cfg.steps // 3),
+            epochs=None if cfg.epochs is None else max(1, cfg.epochs // 3),
+        )
+        deep, wide = np.empty(n), np.empty(n)
+        for k, (test, train) in enumerate((folds, folds[::-1])):
+            gnn = AutoBuildPredictor(self.space, sub, random_state=seed + 1 + k)
+            gnn.fit([archs[i] for i in train], y[train])
+            deep[test] = (gnn.predict([archs[i] for i in test]) - y.mean()) / y.std()
+            coef, intercept, _ = ridge_loo(x[train], t[train])
+            wide[test] = x[test] @ coef + intercept
+        weights = np.round(np.linspace(0.0, 1.0, 11), 2)
+        scores = [spearman(t, (1 - w) * deep + w * wide) for w in weights]
+        best = int(np.nanargmax(scores))
+        self.blend_cv_ = {
+            "weight": float(weights[best]),
+            "srcc": float(scores[best]),
+            "srcc_gnn": float(scores[0]),
+            "srcc_wide": float(scores[-1]),
+        }
+        logger.info(
+            "Blend weight %.1f by 2-fold validation (Spearman %.4f; GNN alone %.4f, wide alone "
+            "%.4f)",
+            *self.blend_cv_.values(),
+        )
+        return float(weights[best])
+
     def _build_model(self) -> AutoBuildNet:
         cfg = self.config
         return AutoBuildNet(
@@ -245,6 +309,16 @@ class AutoBuildPredictor:
             unit_max_layers=(
                 [sum(self.space.stages[s].max_layers for s in u) for u in self.space.units]
                 if cfg.unit_lambda > 0 and cfg.graph_format == "sequence"
+                else None
+            ),
+            wide=(
+                WideTerm(
+                    self.encoder.categorical,
+                    self.encoder.numeric,
+                    self.space.num_stages,
+                    max(s.max_layers for s in self.space.stages),
+                )
+                if cfg.wide and cfg.graph_format == "sequence"
                 else None
             ),
         )
@@ -409,6 +483,7 @@ class AutoBuildPredictor:
             "train_archs": [self.space.canonical_id(a) for a in self.train_archs_],
             "train_labels": self.train_labels_.tolist(),
             "train_seconds": self.train_seconds_,
+            "blend_cv": self.blend_cv_,
             "extra": self.metadata_ if extra is None else extra,
         }
         state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
@@ -441,7 +516,8 @@ class AutoBuildPredictor:
             )
         try:
             saved_space = _space_from_meta(meta["space"])
-            config = PredictorConfig.from_dict(meta["config"])
+            # Checkpoints written before the wide term existed were trained without it.
+            config = PredictorConfig.from_dict({"wide": 0.0, **meta["config"]})
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{str(meta_path)!r} is corrupt: {err}.") from err
         if space is not None and space.fingerprint() != saved_space.fingerprint():
@@ -475,6 +551,7 @@ class AutoBuildPredictor:
                 f"{str(meta_path)!r} is corrupt: its training set is incomplete."
             )
         pred.history_ = []
+        pred.blend_cv_ = meta.get("blend_cv", {})
         pred.metadata_ = meta.get("extra", {})
         return pred
 

@@ -168,6 +168,8 @@ def train_predictor(
         "data": data.source,
         "config": config.to_dict(),
     }
+    if predictor.blend_cv_:
+        metrics["blend"] = predictor.blend_cv_
     if baselines and n_test:
         from autobuild.baselines import evaluate_baselines
 

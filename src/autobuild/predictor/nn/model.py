@@ -13,6 +13,7 @@ from autobuild.exceptions import ConfigError
 from autobuild.predictor.config import READOUTS
 from autobuild.predictor.nn.conv import make_conv
 from autobuild.predictor.nn.fe_mlp import FeatureEmbedding
+from autobuild.predictor.nn.wide import WideTerm
 
 __all__ = ["ACTIVATIONS", "READOUTS", "AutoBuildNet"]
 
@@ -47,6 +48,8 @@ class AutoBuildNet(nn.Module):
             seeds, against 0.942-0.955 when isolated (README, ablations).
         unit_max_layers: Most layers of each unit of the space; when given, the network also
             has an *additive unit head* (:meth:`unit_contributions`).
+        wide: A one-hot linear term blended with the regressor's prediction (fitted in
+            closed form, see :class:`~autobuild.predictor.nn.WideTerm`), or ``None``.
     """
 
     hop_blocks: Tensor
@@ -66,6 +69,7 @@ class AutoBuildNet(nn.Module):
         residual: bool = True,
         isolate_embedding: bool = True,
         unit_max_layers: Sequence[int] | None = None,
+        wide: WideTerm | None = None,
     ) -> None:
         super().__init__()
         if act not in ACTIVATIONS:
@@ -102,6 +106,7 @@ class AutoBuildNet(nn.Module):
             self.unit_bias = nn.Parameter(torch.zeros(shape))
             self.register_buffer("unit_norm_scale", torch.ones(num_layers + 1))
         self.has_unit_head = bool(unit_max_layers)
+        self.wide = wide
         widths = [d0] + [d] * num_layers
         blocks = torch.repeat_interleave(torch.arange(num_layers + 1), torch.tensor(widths))
         self.register_buffer("hop_blocks", blocks, persistent=False)
@@ -153,9 +158,18 @@ class AutoBuildNet(nn.Module):
         return pred, hop_norms
 
     def forward_with_units(
-        self, batch: GraphBatch, edge_index: Tensor | None = None, *, units: bool = True
+        self,
+        batch: GraphBatch,
+        edge_index: Tensor | None = None,
+        *,
+        units: bool = True,
+        wide: bool = True,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """:meth:`forward`, plus the `G x U` unit contributions when ``units`` is set."""
+        """:meth:`forward`, plus the `G x U` unit contributions when ``units`` is set.
+
+        ``wide=False`` returns the GNN regressor's own prediction (as trained), without
+        the wide term's blend.
+        """
         hops = self.node_embeddings(batch, edge_index)
         contrib = self.unit_contributions(hops, batch) if units else None
         pooled = self.pool(torch.cat(hops, dim=1), batch)
@@ -163,6 +177,8 @@ class AutoBuildNet(nn.Module):
         hop_norms = hop_norms.index_add(0, self.hop_blocks, pooled.abs().T)
         last = pooled[:, -hops[-1].shape[1] :]
         pred = self.regressor(self.reg_act(self.post_proj(last))).squeeze(-1)
+        if wide and self.wide is not None:
+            pred = self.wide.mix(pred, batch)
         return pred, hop_norms, contrib
 
     def unit_contributions(self, hops: Sequence[Tensor], batch: GraphBatch) -> Tensor:

@@ -1,0 +1,166 @@
+"""The wide term: a one-hot linear model over (stage, position, value) slots, fitted by ridge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from autobuild.encoding import Category, GraphBatch
+
+__all__ = ["WideTerm", "ridge_loo"]
+
+#: Ridge penalties tried by :func:`ridge_loo` (on standardised labels).
+ALPHAS = tuple(float(a) for a in np.logspace(-3, 3, 13))
+
+
+class WideTerm(nn.Module):
+    r"""A linear model of one-hot slot features of sequence graphs, next to the GNN.
+
+    The features of a graph are one column per (stage, position) that holds a layer, one per
+    (stage, position, categorical layer feature, value), one per (stage, position, numeric
+    layer feature) holding the normalised value, and one per global value (numeric globals
+    as their value). Stage depths are spanned by the position columns. These are the
+    features of :class:`autobuild.baselines.RidgeBaseline`, computed from an encoded
+    :class:`~autobuild.encoding.GraphBatch` so the term runs inside the network. Its weights
+    are not trained by gradient descent: :meth:`fit` solves a ridge regression in closed
+    form, choosing the penalty by exact leave-one-out error (:func:`ridge_loo`). The network's
+    prediction is ``(1 - blend) * deep + blend * wide``, with ``blend`` stored in the weights.
+
+    Args:
+        categorical: The encoder's categorical categories; the first two must be the
+            ``stage`` and ``layer`` position categories.
+        numeric: The encoder's numeric categories.
+        num_stages: Stages of the space.
+        max_layers: Most layers of any stage.
+
+    Shapes:
+        - :meth:`features`: ``batch`` of `G` graphs -> `G x F`
+        - :meth:`forward`: ``batch`` -> `G`
+    """
+
+    weight: Tensor
+    bias: Tensor
+    blend: Tensor
+
+    def __init__(
+        self,
+        categorical: Sequence[Category],
+        numeric: Sequence[Category],
+        num_stages: int,
+        max_layers: int,
+    ) -> None:
+        super().__init__()
+        if [c.name for c in categorical[:2]] != ["stage", "layer"]:
+            raise ValueError("The wide term needs sequence-graph categories (stage, layer first).")
+        slots = num_stages * max_layers
+        self.max_layers = max_layers
+        col = slots  # columns 0..slots-1: a layer is present at (stage, position)
+        # (x_cat or x_num column, first feature column, values per slot or 0 for one column,
+        # per-slot (layer feature) or once per graph (global feature))
+        self._cat: list[tuple[int, int, int, bool]] = []
+        self._num: list[tuple[int, int, bool]] = []
+        for k, c in enumerate(categorical[2:], start=2):
+            per_slot = c.source == "layer"
+            self._cat.append((k, col, c.size, per_slot))
+            col += c.size * (slots if per_slot else 1)
+        for k, c in enumerate(numeric):
+            per_slot = c.source == "layer"
+            self._num.append((k, col, per_slot))
+            col += slots if per_slot else 1
+        self.num_features = col
+        self.register_buffer("weight", torch.zeros(col))
+        self.register_buffer("bias", torch.zeros(()))
+        self.register_buffer("blend", torch.zeros(()))
+
+    def features(self, batch: GraphBatch) -> Tensor:
+        """The `G x F` one-hot slot features of ``batch``."""
+        x_cat, x_num = batch.x_cat, batch.x_num
+        graph = batch.batch
+        # Global values repeat on every node; each graph's first node gives them once.
+        first = batch.ptr[:-1]
+        slot = x_cat[:, 0] * self.max_layers + x_cat[:, 1]
+        ones = torch.ones(batch.num_nodes, dtype=x_num.dtype)
+        rows, cols, vals = [graph], [slot], [ones]
+        for k, start, size, per_slot in self._cat:
+            if per_slot:
+                rows.append(graph)
+                cols.append(start + slot * size + x_cat[:, k])
+                vals.append(ones)
+            else:
+                rows.append(torch.arange(batch.num_graphs))
+                cols.append(start + x_cat[first, k])
+                vals.append(ones[first])
+        for k, start, per_slot in self._num:
+            if per_slot:
+                rows.append(graph)
+                cols.append(start + slot)
+                vals.append(x_num[:, k])
+            else:
+                rows.append(torch.arange(batch.num_graphs))
+                cols.append(torch.full_like(first, start))
+                vals.append(x_num[first, k])
+        out = x_num.new_zeros(batch.num_graphs, self.num_features)
+        return out.index_put_((torch.cat(rows), torch.cat(cols)), torch.cat(vals), accumulate=True)
+
+    def forward(self, batch: GraphBatch) -> Tensor:
+        """The term's value for every graph of ``batch``."""
+        return self.features(batch) @ self.weight + self.bias
+
+    def mix(self, deep: Tensor, batch: GraphBatch) -> Tensor:
+        """``(1 - blend) * deep + blend * wide`` for the graphs of ``batch``."""
+        return torch.lerp(deep, self(batch).to(deep.dtype), self.blend.to(deep.dtype))
+
+    @torch.no_grad()
+    def fit(self, batch: GraphBatch, target: Tensor, blend: float) -> None:
+        """Fit the weights to ``target`` by ridge regression and set the blend weight."""
+        coef, intercept, _ = ridge_loo(self.features(batch).double().numpy(), target.numpy())
+        self.weight.copy_(torch.from_numpy(coef))
+        self.bias.fill_(intercept)
+        self.blend.fill_(blend)
+
+
+def ridge_loo(
+    x: np.ndarray, y: np.ndarray, alphas: Sequence[float] = ALPHAS
+) -> tuple[np.ndarray, float, np.ndarray]:
+    r"""Ridge regression with the penalty of least exact leave-one-out error.
+
+    With centred ``X = U S V^T``, the fit for penalty ``a`` is ``U diag(s^2/(s^2+a)) U^T y``
+    and the leave-one-out residual of row ``i`` is ``r_i / (1 - h_i)`` with hat value
+    ``h_i = 1/n + sum_j U_ij^2 s_j^2 / (s_j^2 + a)`` (the ``1/n`` is the intercept's), so one
+    SVD gives every penalty's error and every row's held-out prediction. Written here
+    rather than taken from scikit-learn because the predictor needs the leave-one-out
+    predictions themselves, and importing scikit-learn would cost more than the fit.
+
+    Args:
+        x: `n x F` features.
+        y: `n` labels.
+        alphas: Penalties to try.
+
+    Returns:
+        ``(coef, intercept, loo)``: `F` weights, the intercept and the `n` leave-one-out
+        predictions of the chosen penalty.
+    """
+    n = len(y)
+    x_mean, y_mean = x.mean(0), float(y.mean())
+    xc, yc = x - x_mean, y - y_mean
+    u, s, vt = np.linalg.svd(xc, full_matrices=False)
+    keep = s > s.max(initial=0.0) * 1e-10
+    u, s, vt = u[:, keep], s[keep], vt[keep]
+    uty = u.T @ yc
+    u2 = u**2
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for a in alphas:
+        shrink = s**2 / (s**2 + a)
+        resid = yc - u @ (shrink * uty)
+        hat = 1.0 / n + u2 @ shrink
+        loo_resid = resid / np.maximum(1.0 - hat, 1e-9)
+        err = float(np.mean(loo_resid**2))
+        if best is None or err < best[0]:
+            coef = vt.T @ (s / (s**2 + a) * uty)
+            best = (err, coef, y - loo_resid)
+    assert best is not None
+    _, coef, loo = best
+    return coef, y_mean - float(x_mean @ coef), loo
