@@ -46,8 +46,8 @@ __all__ = [
 #: Most distinct architectures that :meth:`ReducedSpace.ranked` sorts completely.
 MAX_FULL_RANKING = 2_000_000
 #: The prediction :func:`rerank` uses by default for a predictor with an additive unit head:
-#: the mean of the regressor and that head (with 100 labels the regressor alone prefers the
-#: largest network; see README).
+#: the mean of the GNN's regressor and that head (with 100 labels the regressor alone prefers
+#: the largest network; see README).
 RERANK_HEAD = "mean"
 
 

@@ -137,6 +137,13 @@ class _TrainCommand(_Command):
             "--corr-lambda", type=float, help="Weight of the hop ranking loss (0: MSE only)."
         )
         parser.add_argument(
+            "--wide",
+            type=_wide,
+            help="Weight of the one-hot ridge term blended with the GNN's prediction: 'auto' "
+            "(default: chosen by 2-fold validation on the training labels) or a number in "
+            "[0, 1] (0: the GNN alone).",
+        )
+        parser.add_argument(
             "--format",
             dest="graph_format",
             choices=list(GRAPH_FORMATS),
@@ -176,6 +183,7 @@ class _TrainCommand(_Command):
                 "hidden_channels",
                 "num_layers",
                 "corr_lambda",
+                "wide",
                 "graph_format",
             )
             if getattr(args, k) is not None
@@ -368,7 +376,7 @@ class _BuildCommand(_Command):
             "--rerank",
             nargs="?",
             const="auto",
-            choices=["auto", "regressor", "units", "mean"],
+            choices=["auto", "regressor", "gnn", "units", "mean"],
             metavar="HEAD",
             help="Order the whole reduced space (or the candidates) by the checkpoint's "
             "prediction of each architecture instead of summed stage scores; optional "
@@ -1529,6 +1537,18 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _wide(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number in [0, 1], got {text!r}")
     return value
 
 

@@ -39,7 +39,7 @@ INFERENCE_BATCH = 4096
 #: Fewest labels for which ``wide="auto"`` validates the blend weight (else 0.5).
 MIN_BLEND_CV = 20
 #: Prediction heads :meth:`AutoBuildPredictor.predict` can read.
-HEADS = ("regressor", "units", "mean")
+HEADS = ("regressor", "gnn", "units", "mean")
 
 #: The graph encoders a predictor can use (see ``PredictorConfig.graph_format``).
 Encoder = SequenceGraphEncoder | IRGraphEncoder
@@ -346,7 +346,7 @@ class AutoBuildPredictor:
         """Validate ``head``; return whether it reads the additive unit head."""
         if head not in HEADS:
             raise ConfigError(f"`head` must be one of {list(HEADS)}, got {head!r}.")
-        units = head != "regressor"
+        units = head in ("units", "mean")
         if units and not self.model_.has_unit_head:
             raise ConfigError(
                 f"head={head!r} needs a predictor trained with unit_lambda > 0; "
@@ -360,7 +360,9 @@ class AutoBuildPredictor:
         self._check_fitted()
         units = self._check_head(head)
         self.model_.eval()
-        p, h, contrib = self.model_.forward_with_units(batch, units=units)
+        p, h, contrib = self.model_.forward_with_units(
+            batch, units=units, wide=head == "regressor"
+        )
         if contrib is not None:
             p = contrib.sum(1) if head == "units" else 0.5 * (p + contrib.sum(1))
         pred = p.double().numpy() * self.label_std_ + self.label_mean_
@@ -427,9 +429,11 @@ class AutoBuildPredictor:
 
         Args:
             archs: Architectures of the space.
-            head: ``"regressor"`` (the paper's prediction head on the last hop),
-                ``"units"`` (the sum of the additive unit head's contributions, i.e. of the
-                module scores) or ``"mean"`` of the two. The unit head needs
+            head: ``"regressor"`` (the prediction: the paper's regressor head on the last
+                hop, blended with the wide term when the predictor has one), ``"gnn"`` (the
+                GNN's regressor head alone), ``"units"`` (the sum of the additive unit
+                head's contributions, i.e. of the module scores) or ``"mean"`` of the GNN's
+                two heads, ``"gnn"`` and ``"units"``. The unit head needs
                 ``unit_lambda > 0``.
         """
         return self._forward(archs, head)[0]

@@ -188,3 +188,24 @@ def test_cli_train_prints_baselines_unless_told_not_to(tiny_toml, tiny_csv, tmp_
     assert train_tiny(tiny_toml, tiny_csv, tmp_path / "b", "--epochs", "1", "--no-baselines") == 0
     assert "baselines" not in capsys.readouterr().out
     assert "baselines" not in json.loads((tmp_path / "b" / "metrics.json").read_text())
+
+
+def test_cli_train_reports_the_validated_blend(tiny_toml, tiny_csv, tmp_path, capsys):
+    assert train_tiny(tiny_toml, tiny_csv, tmp_path / "a", "--epochs", "3") == 0
+    out = capsys.readouterr().out
+    blend = json.loads((tmp_path / "a" / "metrics.json").read_text())["blend"]
+    assert f"{blend['weight']:.1f} x one-hot ridge, by 2-fold validation" in out
+
+    assert train_tiny(tiny_toml, tiny_csv, tmp_path / "b", "--epochs", "1", "--wide", "0") == 0
+    assert "2-fold" not in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert "blend" not in metrics
+    assert metrics["config"]["wide"] == 0.0
+
+
+@pytest.mark.parametrize("value", ["2", "-0.5", "yes", "nan"])
+def test_cli_train_refuses_a_bad_wide_weight(tiny_toml, tiny_csv, tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as err:
+        train_tiny(tiny_toml, tiny_csv, tmp_path / "a", "--wide", value)
+    assert err.value.code == 2
+    assert f"expected 'auto' or a number in [0, 1], got '{value}'" in capsys.readouterr().err

@@ -221,10 +221,10 @@ def test_schedule_gives_small_sets_several_steps_per_epoch():
 
 def test_prediction_heads(tiny_space):
     pred, archs, y = _fit(tiny_space, n=200, epochs=60)
-    reg = pred.predict(archs)
+    gnn = pred.predict(archs, head="gnn")
     units = pred.predict(archs, head="units")
     mean = pred.predict(archs, head="mean")
-    np.testing.assert_allclose(mean, 0.5 * (reg + units), rtol=1e-5)
+    np.testing.assert_allclose(mean, 0.5 * (gnn + units), rtol=1e-5)
     assert np.corrcoef(units, y)[0, 1] > 0.7
     with pytest.raises(ConfigError, match="`head` must be one of"):
         pred.predict(archs, head="best")

@@ -148,3 +148,17 @@ def test_checkpoints_from_before_the_wide_term_load_without_it(tmp_path, tiny_sp
     loaded = AutoBuildPredictor.load(tmp_path / "ck")
     assert loaded.config.wide == 0.0
     np.testing.assert_allclose(loaded.predict(archs), pred.predict(archs), rtol=1e-6)
+
+
+def test_heads_gnn_and_mean_leave_the_wide_term_out(tiny_space):
+    archs, y = _data(tiny_space)
+    pred = AutoBuildPredictor(tiny_space, epochs=3, wide=0.6, random_state=0).fit(archs, y)
+    plain = AutoBuildPredictor(tiny_space, epochs=3, wide=0.0, random_state=0).fit(archs, y)
+    gnn, units = pred.predict(archs, head="gnn"), pred.predict(archs, head="units")
+    np.testing.assert_allclose(gnn, plain.predict(archs), rtol=1e-6)
+    np.testing.assert_allclose(pred.predict(archs, head="mean"), 0.5 * (gnn + units), rtol=1e-6)
+    enc, term = _wide(tiny_space)
+    x = term.features(enc.encode_batch(archs)).double().numpy()
+    coef, intercept, _ = ridge_loo(x, (y - y.mean()) / y.std())
+    ridge = (x @ coef + intercept) * y.std() + y.mean()
+    np.testing.assert_allclose(pred.predict(archs), 0.4 * gnn + 0.6 * ridge, rtol=1e-5)
