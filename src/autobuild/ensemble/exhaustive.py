@@ -342,6 +342,8 @@ def _window_predict(
     else:
         pooled = model.pool(h[last], batch)
     pred = model.regressor(model.reg_act(model.post_proj(pooled))).squeeze(-1)
+    if model.wide is not None:  # the one-hot term reads whole graphs, not windows
+        pred = model.wide.mix(pred, batch)
     return pred.double().numpy() * member.label_std_ + member.label_mean_
 
 
