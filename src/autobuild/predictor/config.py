@@ -77,6 +77,9 @@ class PredictorConfig:
             validation on the training labels (about 2/3 of one fit's time); a number in
             ``[0, 1]`` fixes it (0: the GNN alone). Sequence graphs only (ignored for IR
             graphs). Hop norms, module scores and the unit head are unaffected.
+        slot_features: Give the FE-MLP one more column per categorical layer feature: a
+            learned scalar per (stage, position, value), so hop norms can weigh the same
+            value differently at different places of the network (sequence graphs only).
         graph_format: ``"sequence"`` (one node per layer) or ``"ir"`` (the network's ONNX
             op graph; the FE-MLP categories are op type, tensor shapes and attributes).
             IR graphs have no stage nodes, so the unit head is off (``unit_lambda`` is
@@ -102,6 +105,7 @@ class PredictorConfig:
     clip_norm: float = 5.0
     schedule: str = "cosine"
     wide: float | Literal["auto"] = "auto"
+    slot_features: bool = False
     graph_format: str = "sequence"
 
     def __post_init__(self) -> None:
@@ -120,10 +124,9 @@ class PredictorConfig:
         _choice("rank_mode", self.rank_mode, LOSS_MODES)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("graph_format", self.graph_format, GRAPH_FORMATS)
-        if not isinstance(self.isolate_embedding, bool):
-            raise ConfigError(
-                f"`isolate_embedding` must be true or false, got {self.isolate_embedding!r}."
-            )
+        for name in ("isolate_embedding", "slot_features"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"`{name}` must be true or false, got {getattr(self, name)!r}.")
         wide = self.wide
         if wide != "auto" and not (
             isinstance(wide, int | float) and not isinstance(wide, bool) and 0 <= wide <= 1

@@ -311,6 +311,11 @@ class AutoBuildPredictor:
                 if cfg.unit_lambda > 0 and cfg.graph_format == "sequence"
                 else None
             ),
+            slot_columns=(
+                [k for k, c in enumerate(self.encoder.categorical) if c.source == "layer"]
+                if cfg.slot_features and cfg.graph_format == "sequence"
+                else ()
+            ),
             wide=(
                 WideTerm(
                     self.encoder.categorical,

@@ -44,7 +44,9 @@ def feature_importance(
     enc = predictor.encoder
     fe = predictor.model_.embed
     predictor.model_.eval()
-    names = enc.category_names
+    # Slot columns (``slot_features``) follow the categories: one per layer feature.
+    names = list(enc.category_names)
+    names += [f"{enc.categorical[k].name} by position" for k in fe.slot_columns]
 
     batch = enc.encode_batch(list(archs) if archs is not None else list(predictor.train_archs_))
     h0 = fe(batch.x_cat, batch.x_num).double()  # nodes x categories

@@ -186,6 +186,21 @@ def test_shared_windows_equal_the_plain_forward(space, everything, conv, readout
     )
 
 
+def test_shared_windows_with_slot_features(space, everything):
+    archs, _ = everything
+    train = archs[::90]
+    pred = ab.AutoBuildPredictor(space, random_state=0, epochs=2, slot_features=True).fit(
+        train, synthetic_acc(space, train)
+    )
+    batch = pred.encoder.encode_architecture_range(1000, 3000)
+    np.testing.assert_allclose(
+        _window_predict(pred, batch, _ChainWindows(batch, 4)),
+        pred.predict_batch(batch),
+        atol=TOL,
+        rtol=TOL,
+    )
+
+
 def test_shared_windows_on_ofa_and_members_of_different_depths():
     space = ab.spaces.get("ofa-mbv3")
     train = space.sample(20, seed=0)

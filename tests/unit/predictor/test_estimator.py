@@ -140,6 +140,7 @@ def test_bad_labels(tiny_space, y, match):
         ({"rank_mode": "pearson"}, "`rank_mode` must be one of"),
         ({"bogus": 1}, "Unknown predictor parameter"),
         ({"conv": "sage"}, "`conv` must be one of"),
+        ({"slot_features": "yes"}, "`slot_features` must be true or false, got 'yes'"),
     ],
 )
 def test_bad_hyper_parameters(tiny_space, params, match):

@@ -49,13 +49,15 @@ def test_model_chain_and_general_paths_agree(conv):
 # GCN's symmetric normalisation reads the degree of the node *before* a stage, which lies
 # outside the subgraph: its isolated-subgraph embeddings are exact only for the first unit.
 @pytest.mark.parametrize(
-    ("conv", "unit"),
-    [(c, u) for c in sorted(CONVS) for u in (0, 4) if not (c == "gcn" and u > 0)],
+    ("conv", "unit", "slots"),
+    [(c, u, False) for c in sorted(CONVS) for u in (0, 4) if not (c == "gcn" and u > 0)]
+    + [("gatv2", 4, True)],
 )
-def test_subgraph_embedding_equals_embedding_inside_full_architecture(conv, unit):
+def test_subgraph_embedding_equals_embedding_inside_full_architecture(conv, unit, slots):
     space = S.get("ofa-pn")
     enc = SequenceGraphEncoder(space)
-    net = _net(enc, conv=conv)
+    layer = [k for k, c in enumerate(enc.categorical) if c.source == "layer"]
+    net = _net(enc, conv=conv, slot_columns=layer if slots else ())
     net.train()
     net(_double(enc.encode_batch(space.sample(64, seed=1))))  # move BatchNorm statistics
     net.eval()
@@ -101,6 +103,22 @@ def test_fe_mlp_columns_are_per_category_and_non_negative():
     torch.testing.assert_close(out[0, 0], fe.categorical_scores(0)[0])
     torch.testing.assert_close(out[1, 1], fe.categorical_scores(1)[0])
     torch.testing.assert_close(out[:, 2], fe.numeric_scores(0, x_num[:, 0]))
+
+
+def test_slot_columns_hold_one_scalar_per_stage_position_and_value():
+    fe = FeatureEmbedding([2, 3, 4, 5], 0, slot_columns=[2, 3]).double()
+    assert fe.out_channels == 6
+    with torch.no_grad():
+        fe.slot_table.copy_(-torch.arange(fe.slot_table.numel(), dtype=torch.float64))
+    x_cat = torch.tensor([[0, 0, 0, 0], [0, 1, 0, 0], [1, 2, 3, 4]])
+    out = fe(x_cat, torch.zeros(3, 0, dtype=torch.float64))
+    # Column 2: slot (stage * 3 + position) * 4 + value; column 3 after the 6 * 4 of column 2.
+    torch.testing.assert_close(out[:, 4], torch.tensor([0.0, 4.0, 5 * 4 + 3.0]).double())
+    torch.testing.assert_close(out[:, 5], torch.tensor([24.0, 29.0, 24 + 5 * 5 + 4.0]).double())
+    for c in range(4):  # the per-category columns are unchanged
+        torch.testing.assert_close(out[:, c], fe.categorical_scores(c)[x_cat[:, c]])
+    with pytest.raises(ValueError, match="Slot columns"):
+        FeatureEmbedding([2, 3, 4], 0, slot_columns=[1])
 
 
 def test_isolated_embedding_gets_gradient_from_hop0_only():

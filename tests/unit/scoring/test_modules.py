@@ -231,3 +231,18 @@ def test_raw_shift_scores_are_the_norms(tiny_space):
     shifted = {r.subgraph: r.score for r in eq5.records}
     order = sorted(big, key=lambda r: r.score)
     assert [shifted[r.subgraph] for r in order] == sorted(shifted[r.subgraph] for r in big)
+
+
+def test_feature_importance_names_slot_columns(tiny_space):
+    pred = _fit(tiny_space, slot_features=True)
+    fi = feature_importance(pred)
+    names = {c.category for c in fi.categories}
+    assert names == {
+        "stage",
+        "layer",
+        "kernel",
+        "expand",
+        "kernel by position",
+        "expand by position",
+    }
+    assert sum(c.share for c in fi.categories) == pytest.approx(1.0)

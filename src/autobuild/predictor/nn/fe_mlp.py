@@ -24,19 +24,27 @@ class FeatureEmbedding(nn.Module):
     per-category offsets, and one column-to-category sum for the numeric maps) because
     per-op overhead, not arithmetic, dominates on small CPU batches.
 
+    Slot columns (optional, sequence graphs): for each categorical layer category ``k`` in
+    ``slot_columns``, one more output column holds a learned scalar per (stage, position,
+    value of ``k``), so hop 0 can already weigh a value differently at different places of
+    the network, as a one-hot linear model does. Column 0 of ``x_cat`` must then be the
+    stage and column 1 the position in the stage.
+
     Args:
         cat_sizes: Vocabulary size of every categorical category (`C` entries).
         num_numeric: Number of scalar numeric categories ``F``, or the width of every
             numeric category (``F`` entries whose sum is the number of numeric columns).
         embedding_dim: Embedding width ``E`` of categorical values.
         hidden_channels: Hidden width ``H`` of the numeric maps.
+        slot_columns: ``x_cat`` columns (``>= 2``) that get a slot column (`K` entries).
 
     Shapes:
         - input: ``x_cat`` `N x C` long, ``x_num`` `N x sum(widths)` float
-        - output: `N x (C + F)`, non-negative
+        - output: `N x (C + F + K)`, non-negative
     """
 
     offsets: Tensor
+    slot_offsets: Tensor
     column_category: Tensor
 
     def __init__(
@@ -45,9 +53,16 @@ class FeatureEmbedding(nn.Module):
         num_numeric: int | Sequence[int],
         embedding_dim: int = 4,
         hidden_channels: int = 4,
+        slot_columns: Sequence[int] = (),
     ) -> None:
         super().__init__()
         self.cat_sizes = [int(s) for s in cat_sizes]
+        self.slot_columns = [int(k) for k in slot_columns]
+        if any(not 2 <= k < len(self.cat_sizes) for k in self.slot_columns):
+            raise ValueError(
+                f"Slot columns must index categorical categories after stage and position "
+                f"(2..{len(self.cat_sizes) - 1}), got {self.slot_columns}."
+            )
         if isinstance(num_numeric, int):
             self.numeric_widths = [1] * num_numeric
         else:
@@ -79,11 +94,19 @@ class FeatureEmbedding(nn.Module):
         bound = 1.0 / math.sqrt(max(h, 1))
         self.num_weight2 = nn.Parameter(torch.empty(f, h).uniform_(-bound, bound))
         self.num_bias2 = nn.Parameter(torch.empty(f).uniform_(-bound, bound))
+        if self.slot_columns:
+            slots = self.cat_sizes[0] * self.cat_sizes[1]
+            sizes = [slots * self.cat_sizes[k] for k in self.slot_columns]
+            starts = torch.zeros(len(sizes), dtype=torch.long)
+            starts[1:] = torch.cumsum(torch.tensor(sizes[:-1]), 0)
+            self.register_buffer("slot_offsets", starts, persistent=False)
+            # One scalar per (slot, value); the spread of the categorical scalars at init.
+            self.slot_table = nn.Parameter(torch.randn(sum(sizes)) * 0.5)
 
     @property
     def out_channels(self) -> int:
-        """Output width ``C + F``."""
-        return len(self.cat_sizes) + self.num_numeric
+        """Output width ``C + F + K``."""
+        return len(self.cat_sizes) + self.num_numeric + len(self.slot_columns)
 
     def forward(self, x_cat: Tensor, x_num: Tensor) -> Tensor:
         """Embed nodes; see the class docstring for shapes."""
@@ -98,6 +121,11 @@ class FeatureEmbedding(nn.Module):
                 hidden = wide.index_add(1, self.column_category, hidden)
             hidden = hidden + self.num_bias1
             parts.append((hidden * self.num_weight2).sum(-1) + self.num_bias2)
+        if self.slot_columns:
+            slot = (x_cat[:, 0] * self.cat_sizes[1] + x_cat[:, 1]).unsqueeze(1)
+            cols = self.slot_columns
+            sizes = x_cat.new_tensor([self.cat_sizes[k] for k in cols])
+            parts.append(self.slot_table[self.slot_offsets + slot * sizes + x_cat[:, cols]])
         out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         return out.abs()
 

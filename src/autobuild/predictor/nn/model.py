@@ -50,6 +50,8 @@ class AutoBuildNet(nn.Module):
             has an *additive unit head* (:meth:`unit_contributions`).
         wide: A one-hot linear term blended with the regressor's prediction (fitted in
             closed form, see :class:`~autobuild.predictor.nn.WideTerm`), or ``None``.
+        slot_columns: Categorical layer categories that also get a per-(stage, position,
+            value) FE-MLP column (see :class:`FeatureEmbedding`).
     """
 
     hop_blocks: Tensor
@@ -70,6 +72,7 @@ class AutoBuildNet(nn.Module):
         isolate_embedding: bool = True,
         unit_max_layers: Sequence[int] | None = None,
         wide: WideTerm | None = None,
+        slot_columns: Sequence[int] = (),
     ) -> None:
         super().__init__()
         if act not in ACTIVATIONS:
@@ -85,7 +88,9 @@ class AutoBuildNet(nn.Module):
         self.residual = residual
         self.isolate_embedding = isolate_embedding
         self.num_layers = num_layers
-        self.embed = FeatureEmbedding(cat_sizes, num_numeric, embedding_dim)
+        self.embed = FeatureEmbedding(
+            cat_sizes, num_numeric, embedding_dim, slot_columns=slot_columns
+        )
         d0 = self.embed.out_channels
         self.convs = nn.ModuleList(
             make_conv(conv, d0 if i == 0 else hidden_channels, hidden_channels)
@@ -119,7 +124,7 @@ class AutoBuildNet(nn.Module):
     def node_embeddings(
         self, batch: GraphBatch, edge_index: Tensor | None = None, max_hop: int | None = None
     ) -> list[Tensor]:
-        """Node embeddings of every hop: ``[h^0 (N x C+F), h^1 (N x d), ..., h^M (N x d)]``.
+        """Node embeddings of every hop: ``[h^0 (N x C+F+K), h^1 (N x d), ..., h^M (N x d)]``.
 
         Args:
             batch: Packed graphs: chains in node order, or general graphs with ``edges``.
