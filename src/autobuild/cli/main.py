@@ -210,10 +210,12 @@ class _TrainCommand(_Command):
         )
         if m.get("blend"):
             b = m["blend"]
+            gnn = 1 - b["weight"] - b["hop_weight"]
             print(
-                f"prediction: {1 - b['weight']:.1f} x GNN + {b['weight']:.1f} x one-hot ridge, by "
-                f"2-fold validation (Spearman {b['srcc']:.4f}; GNN alone {b['srcc_gnn']:.4f}, "
-                f"ridge alone {b['srcc_wide']:.4f})"
+                f"prediction: {gnn:.1f} x GNN + {b['weight']:.1f} x one-hot ridge + "
+                f"{b['hop_weight']:.1f} x hop {b['hop']} norm, by 2-fold validation (Spearman "
+                f"{b['srcc']:.4f}; GNN alone {b['srcc_gnn']:.4f}, ridge alone "
+                f"{b['srcc_wide']:.4f}, hop alone {b['srcc_hop']:.4f})"
             )
         if m["n_test"]:
             hops = "  ".join(f"hop{i} {v:.3f}" for i, v in enumerate(m["hop_srcc"]))

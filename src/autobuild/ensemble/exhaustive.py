@@ -330,20 +330,27 @@ def _window_predict(
     model.eval()
     x_cat, x_num = batch.x_cat[windows.first], batch.x_num[windows.first]
     h = model.embed(x_cat, x_num)
+    hops = [h]
     for i, (conv, norm) in enumerate(zip(model.convs, model.norms, strict=True)):
         node, prev = h[windows.self_idx[i]], h[windows.prev_idx[i]]
         pairs = torch.stack([prev, node], dim=1).reshape(-1, h.shape[1])
         flags = windows.flags[i].to(h.dtype)
         z = model.act(norm(conv(pairs, flags, None)))[1::2]
         h = z + node if model.residual and i > 0 else z
-    last = windows.node_idx[model.num_layers]
-    if model.readout in ("mean", "sum", "max"):  # gather and pool without an N x d copy
-        pooled = F.embedding_bag(last, h, batch.ptr[:-1], mode=model.readout)
-    else:
-        pooled = model.pool(h[last], batch)
+        hops.append(h)
+
+    def pool(hop: int) -> Tensor:
+        idx = windows.node_idx[hop]
+        if model.readout in ("mean", "sum", "max"):  # gather and pool without an N x d copy
+            return F.embedding_bag(idx, hops[hop], batch.ptr[:-1], mode=model.readout)
+        return model.pool(hops[hop][idx], batch)
+
+    pooled = pool(model.num_layers)
     pred = model.regressor(model.reg_act(model.post_proj(pooled))).squeeze(-1)
     if model.wide is not None:  # the one-hot term reads whole graphs, not windows
-        pred = model.wide.mix(pred, batch)
+        hop = int(model.wide.hop)
+        hop_norm = pool(hop).abs().sum(-1) if float(model.wide.hop_weight) > 0 else None
+        pred = model.wide.mix(pred, batch, hop_norm)
     return pred.double().numpy() * member.label_std_ + member.label_mean_
 
 

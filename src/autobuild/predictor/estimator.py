@@ -25,7 +25,7 @@ from autobuild.predictor.losses import HopRankingLoss
 from autobuild.predictor.metrics import regression_metrics, spearman
 from autobuild.predictor.moments import LabelMoments
 from autobuild.predictor.nn import AutoBuildNet, WideTerm
-from autobuild.predictor.nn.wide import ridge_loo
+from autobuild.predictor.nn.wide import affine_fit, ridge_loo
 from autobuild.spaces import Architecture, SearchSpace
 
 __all__ = ["CHECKPOINT_FORMAT", "AutoBuildPredictor"]
@@ -165,9 +165,10 @@ class AutoBuildPredictor:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.model_ = self._build_model()
+        stack = (0.0, 0, 0.0)
         if self.model_.wide is not None:
-            blend = self._choose_blend(archs, y_arr, data, target, seed)
-            self.model_.wide.fit(data, target, blend)
+            stack = self._choose_stack(archs, y_arr, data, target, seed)
+            self.model_.wide.fit(data, target, stack[0])
         generator = torch.Generator().manual_seed(seed)
         loss_fn = HopRankingLoss(
             corr_lambda=cfg.corr_lambda,
@@ -223,6 +224,10 @@ class AutoBuildPredictor:
         if bar is not None:
             bar.close()
         self.model_.eval()
+        if self.model_.wide is not None and stack[2] > 0:
+            blend, hop, hop_weight = stack
+            norms = torch.from_numpy(self._forward(archs, "gnn")[1][:, hop])
+            self.model_.wide.set_hop(hop, min(1.0, hop_weight / (1.0 - blend)), norms, target)
         self.metadata_ = {}
         self.hop_moments_ = self._hop_moments(data)
         self.n_train_ = n
@@ -238,28 +243,34 @@ class AutoBuildPredictor:
         )
         return self
 
-    def _choose_blend(
+    def _choose_stack(
         self,
         archs: list[Architecture],
         y: np.ndarray,
         data: GraphBatch,
         target: torch.Tensor,
         seed: int,
-    ) -> float:
-        """The wide term's blend weight: the configured one, or chosen by 2-fold validation.
+    ) -> tuple[float, int, float]:
+        """The stack's weights: the configured ridge weight, or all chosen by 2-fold validation.
 
-        For ``wide="auto"``, each half of the training set is predicted by a GNN (a third of
-        the training steps, no wide term) and a ridge trained on the other half; the weight
-        in ``0, 0.1, ..., 1`` whose blend of these held-out predictions has the highest
-        Spearman is kept (ties favour the GNN). Sets :attr:`blend_cv_`.
+        For ``wide="auto"``, each half of the training set is predicted by a GNN trained on
+        the other half (a third of the training steps, no wide term), by that GNN's hop
+        norms (mapped to labels by an affine fit on its own half) and by a ridge. The hop
+        whose held-out norms rank best is the stacked hop; the weights ``(gnn, ridge, hop)``
+        on the 0.1 grid of the simplex whose blend of the held-out predictions has the
+        highest Spearman are kept (ties favour the GNN, then the ridge). Sets
+        :attr:`blend_cv_`.
+
+        Returns:
+            ``(ridge weight, hop, hop weight)``; the GNN's weight is the rest.
         """
         cfg = self.config
         if cfg.wide != "auto":
-            return float(cfg.wide)
+            return float(cfg.wide), 0, 0.0
         n = len(archs)
         if n < MIN_BLEND_CV:
             logger.info("Blend weight 0.5: %d labels are too few to validate it", n)
-            return 0.5
+            return 0.5, 0, 0.0
         assert self.model_.wide is not None
         x = self.model_.wide.features(data).double().numpy()
         t = target.double().numpy()
@@ -271,27 +282,47 @@ class AutoBuildPredictor:
             epochs=None if cfg.epochs is None else max(1, cfg.epochs // 3),
         )
         deep, wide = np.empty(n), np.empty(n)
+        hops = np.empty((n, self.model_.num_hops))
         for k, (test, train) in enumerate((folds, folds[::-1])):
             gnn = AutoBuildPredictor(self.space, sub, random_state=seed + 1 + k)
             gnn.fit([archs[i] for i in train], y[train])
-            deep[test] = (gnn.predict([archs[i] for i in test]) - y.mean()) / y.std()
+            p, norms = gnn._forward([archs[i] for i in np.concatenate([test, train])], "gnn")
+            deep[test] = (p[: len(test)] - y.mean()) / y.std()
+            for m in range(norms.shape[1]):
+                a, b = affine_fit(norms[len(test) :, m], t[train])
+                hops[test, m] = a * norms[: len(test), m] + b
             coef, intercept, _ = ridge_loo(x[train], t[train])
             wide[test] = x[test] @ coef + intercept
-        weights = np.round(np.linspace(0.0, 1.0, 11), 2)
-        scores = [spearman(t, (1 - w) * deep + w * wide) for w in weights]
+        hop_scores = [spearman(t, hops[:, m]) for m in range(hops.shape[1])]
+        hop = int(np.nanargmax(hop_scores))
+        grid = [
+            (round(i / 10, 1), round(j / 10, 1)) for j in range(11) for i in range(11 - j)
+        ]  # (ridge, hop) weights, the hop's ascending first so that ties favour the GNN
+        scores = [spearman(t, (1 - w - h) * deep + w * wide + h * hops[:, hop]) for w, h in grid]
         best = int(np.nanargmax(scores))
+        weight, hop_weight = grid[best]
         self.blend_cv_ = {
-            "weight": float(weights[best]),
+            "weight": weight,
+            "hop": hop,
+            "hop_weight": hop_weight,
             "srcc": float(scores[best]),
             "srcc_gnn": float(scores[0]),
-            "srcc_wide": float(scores[-1]),
+            "srcc_wide": float(scores[grid.index((1.0, 0.0))]),
+            "srcc_hop": float(hop_scores[hop]),
         }
         logger.info(
-            "Blend weight %.1f by 2-fold validation (Spearman %.4f; GNN alone %.4f, wide alone "
-            "%.4f)",
-            *self.blend_cv_.values(),
+            "Stack by 2-fold validation: %.1f x GNN + %.1f x ridge + %.1f x hop %d (Spearman "
+            "%.4f; GNN alone %.4f, ridge alone %.4f, hop alone %.4f)",
+            1 - weight - hop_weight,
+            weight,
+            hop_weight,
+            hop,
+            self.blend_cv_["srcc"],
+            self.blend_cv_["srcc_gnn"],
+            self.blend_cv_["srcc_wide"],
+            self.blend_cv_["srcc_hop"],
         )
-        return float(weights[best])
+        return weight, hop, hop_weight
 
     def _build_model(self) -> AutoBuildNet:
         cfg = self.config

@@ -194,7 +194,8 @@ def test_cli_train_reports_the_validated_blend(tiny_toml, tiny_csv, tmp_path, ca
     assert train_tiny(tiny_toml, tiny_csv, tmp_path / "a", "--epochs", "3") == 0
     out = capsys.readouterr().out
     blend = json.loads((tmp_path / "a" / "metrics.json").read_text())["blend"]
-    assert f"{blend['weight']:.1f} x one-hot ridge, by 2-fold validation" in out
+    stack = f"{blend['weight']:.1f} x one-hot ridge + {blend['hop_weight']:.1f} x hop"
+    assert f"{stack} {blend['hop']} norm, by 2-fold validation" in out
 
     assert train_tiny(tiny_toml, tiny_csv, tmp_path / "b", "--epochs", "1", "--wide", "0") == 0
     assert "2-fold" not in capsys.readouterr().out

@@ -6,6 +6,7 @@ import tomllib
 
 import numpy as np
 import pytest
+import torch
 from tests.conftest import TINY_TOML, synthetic_acc
 
 import autobuild as ab
@@ -186,12 +187,15 @@ def test_shared_windows_equal_the_plain_forward(space, everything, conv, readout
     )
 
 
-def test_shared_windows_with_slot_features(space, everything):
+def test_shared_windows_with_slot_features_and_a_stacked_hop(space, everything):
     archs, _ = everything
     train = archs[::90]
-    pred = ab.AutoBuildPredictor(space, random_state=0, epochs=2, slot_features=True).fit(
-        train, synthetic_acc(space, train)
-    )
+    y = synthetic_acc(space, train)
+    pred = ab.AutoBuildPredictor(
+        space, random_state=0, epochs=2, slot_features=True, wide=0.3
+    ).fit(train, y)
+    norms = torch.from_numpy(pred.hop_norms(train)[:, 1])
+    pred.model_.wide.set_hop(1, 0.5, norms, torch.from_numpy(y))
     batch = pred.encoder.encode_architecture_range(1000, 3000)
     np.testing.assert_allclose(
         _window_predict(pred, batch, _ChainWindows(batch, 4)),

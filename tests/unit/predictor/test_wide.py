@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from tests.conftest import synthetic_acc
 
 import autobuild.spaces as S
@@ -120,10 +121,16 @@ def test_auto_validates_the_weight_and_the_checkpoint_keeps_it(tmp_path, tiny_sp
     archs, y = _data(tiny_space)
     pred = AutoBuildPredictor(tiny_space, epochs=6, random_state=0).fit(archs, y)
     cv = pred.blend_cv_
-    assert set(cv) == {"weight", "srcc", "srcc_gnn", "srcc_wide"}
-    assert 0.0 <= cv["weight"] <= 1.0
-    assert cv["srcc"] >= max(cv["srcc_gnn"], cv["srcc_wide"])
-    assert float(pred.model_.wide.blend) == pytest.approx(cv["weight"])
+    assert set(cv) == {
+        "weight", "hop", "hop_weight", "srcc", "srcc_gnn", "srcc_wide", "srcc_hop"
+    }  # fmt: skip
+    assert 0.0 <= cv["weight"] <= cv["weight"] + cv["hop_weight"] <= 1.0
+    assert cv["srcc"] >= max(cv["srcc_gnn"], cv["srcc_wide"], cv["srcc_hop"])
+    wide = pred.model_.wide
+    assert float(wide.blend) == pytest.approx(cv["weight"])
+    assert float(wide.hop_weight) * (1 - cv["weight"]) == pytest.approx(cv["hop_weight"])
+    if cv["hop_weight"]:
+        assert int(wide.hop) == cv["hop"]
     pred.save(tmp_path / "ck")
     loaded = AutoBuildPredictor.load(tmp_path / "ck")
     assert loaded.blend_cv_ == cv
@@ -162,3 +169,22 @@ def test_heads_gnn_and_mean_leave_the_wide_term_out(tiny_space):
     coef, intercept, _ = ridge_loo(x, (y - y.mean()) / y.std())
     ridge = (x @ coef + intercept) * y.std() + y.mean()
     np.testing.assert_allclose(pred.predict(archs), 0.4 * gnn + 0.6 * ridge, rtol=1e-5)
+
+
+def test_a_stacked_hop_joins_the_prediction_by_an_affine_fit(tmp_path, tiny_space):
+    archs, y = _data(tiny_space)
+    pred = AutoBuildPredictor(tiny_space, epochs=3, wide=0.5, random_state=0).fit(archs, y)
+    gnn, ridge = pred.predict(archs, head="gnn"), pred.predict(archs)
+    t = torch.from_numpy((y - pred.label_mean_) / pred.label_std_)
+    norms = pred.hop_norms(archs)[:, 2]
+    pred.model_.wide.set_hop(2, 0.4, torch.from_numpy(norms), t)
+    a, b = np.polyfit(norms, t.numpy(), 1)
+    hop = (a * norms + b) * pred.label_std_ + pred.label_mean_
+    ridge_only = 2 * ridge - gnn  # the 0.5 blend before the hop joined
+    expected = 0.5 * (0.6 * gnn + 0.4 * hop) + 0.5 * ridge_only
+    np.testing.assert_allclose(pred.predict(archs), expected, rtol=1e-5, atol=1e-4)
+    pred.save(tmp_path / "ck")
+    loaded = AutoBuildPredictor.load(tmp_path / "ck")
+    np.testing.assert_allclose(loaded.predict(archs), pred.predict(archs), rtol=1e-6)
+    with pytest.raises(ValueError, match="pass its norms"):
+        pred.model_.wide.mix(torch.zeros(3), pred.encoder.encode_batch(archs[:3]))

@@ -183,7 +183,7 @@ class AutoBuildNet(nn.Module):
         last = pooled[:, -hops[-1].shape[1] :]
         pred = self.regressor(self.reg_act(self.post_proj(last))).squeeze(-1)
         if wide and self.wide is not None:
-            pred = self.wide.mix(pred, batch)
+            pred = self.wide.mix(pred, batch, hop_norms[int(self.wide.hop)])
         return pred, hop_norms, contrib
 
     def unit_contributions(self, hops: Sequence[Tensor], batch: GraphBatch) -> Tensor:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from autobuild.encoding import Category, GraphBatch
 
-__all__ = ["WideTerm", "ridge_loo"]
+__all__ = ["WideTerm", "affine_fit", "ridge_loo"]
 
 #: Ridge penalties tried by :func:`ridge_loo` (on standardised labels).
 ALPHAS = tuple(float(a) for a in np.logspace(-3, 3, 13))
@@ -26,8 +26,13 @@ class WideTerm(nn.Module):
     features of :class:`autobuild.baselines.RidgeBaseline`, computed from an encoded
     :class:`~autobuild.encoding.GraphBatch` so the term runs inside the network. Its weights
     are not trained by gradient descent: :meth:`fit` solves a ridge regression in closed
-    form, choosing the penalty by exact leave-one-out error (:func:`ridge_loo`). The network's
-    prediction is ``(1 - blend) * deep + blend * wide``, with ``blend`` stored in the weights.
+    form, choosing the penalty by exact leave-one-out error (:func:`ridge_loo`).
+
+    The term also holds the *stack* that makes the network's prediction: with the GNN
+    regressor's ``deep``, the norm ``||h_G^m||_1`` of one hop ``m`` mapped to label units by
+    an affine fit (``hop_scale * norm + hop_shift``) and the ridge's ``wide``, the prediction
+    is ``(1 - blend) * lerp(deep, hop, hop_weight) + blend * wide``. The weights, the hop and
+    its affine map are buffers, stored with the network's state.
 
     Args:
         categorical: The encoder's categorical categories; the first two must be the
@@ -44,6 +49,10 @@ class WideTerm(nn.Module):
     weight: Tensor
     bias: Tensor
     blend: Tensor
+    hop: Tensor
+    hop_weight: Tensor
+    hop_scale: Tensor
+    hop_shift: Tensor
 
     def __init__(
         self,
@@ -74,6 +83,10 @@ class WideTerm(nn.Module):
         self.register_buffer("weight", torch.zeros(col))
         self.register_buffer("bias", torch.zeros(()))
         self.register_buffer("blend", torch.zeros(()))
+        self.register_buffer("hop", torch.zeros((), dtype=torch.long))
+        self.register_buffer("hop_weight", torch.zeros(()))
+        self.register_buffer("hop_scale", torch.ones(()))
+        self.register_buffer("hop_shift", torch.zeros(()))
 
     def features(self, batch: GraphBatch) -> Tensor:
         """The `G x F` one-hot slot features of ``batch``."""
@@ -109,9 +122,22 @@ class WideTerm(nn.Module):
         """The term's value for every graph of ``batch``."""
         return self.features(batch) @ self.weight + self.bias
 
-    def mix(self, deep: Tensor, batch: GraphBatch) -> Tensor:
-        """``(1 - blend) * deep + blend * wide`` for the graphs of ``batch``."""
-        return torch.lerp(deep, self(batch).to(deep.dtype), self.blend.to(deep.dtype))
+    def mix(self, deep: Tensor, batch: GraphBatch, hop_norm: Tensor | None = None) -> Tensor:
+        """The stacked prediction of the graphs of ``batch`` (see the class docstring).
+
+        Args:
+            deep: `G` GNN regressor predictions.
+            batch: The graphs.
+            hop_norm: `G` norms ``||h_G^m||_1`` of hop :attr:`hop`; needed when
+                :attr:`hop_weight` is not 0.
+        """
+        dtype = deep.dtype
+        if float(self.hop_weight) > 0:
+            if hop_norm is None:
+                raise ValueError(f"The stack weighs hop {int(self.hop)}; pass its norms.")
+            hop = self.hop_scale.to(dtype) * hop_norm.to(dtype) + self.hop_shift.to(dtype)
+            deep = torch.lerp(deep, hop, self.hop_weight.to(dtype))
+        return torch.lerp(deep, self(batch).to(dtype), self.blend.to(dtype))
 
     @torch.no_grad()
     def fit(self, batch: GraphBatch, target: Tensor, blend: float) -> None:
@@ -120,6 +146,30 @@ class WideTerm(nn.Module):
         self.weight.copy_(torch.from_numpy(coef))
         self.bias.fill_(intercept)
         self.blend.fill_(blend)
+
+    @torch.no_grad()
+    def set_hop(self, hop: int, weight: float, norms: Tensor, target: Tensor) -> None:
+        """Stack hop ``hop`` with ``weight``, mapped to labels by a least-squares affine fit.
+
+        Args:
+            hop: The hop whose norms join the prediction.
+            weight: Its share of the non-ridge part (``lerp`` weight, in ``[0, 1]``).
+            norms: `n` training-graph norms of that hop.
+            target: `n` (standardised) training labels.
+        """
+        scale, shift = affine_fit(norms.double().numpy(), target.double().numpy())
+        self.hop.fill_(hop)
+        self.hop_weight.fill_(weight)
+        self.hop_scale.fill_(scale)
+        self.hop_shift.fill_(shift)
+
+
+def affine_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares ``(a, b)`` of ``y ~ a * x + b`` (``a = 0`` when ``x`` is constant)."""
+    xc = x - x.mean()
+    var = float(xc @ xc)
+    a = float(xc @ (y - y.mean())) / var if var > 0 else 0.0
+    return a, float(y.mean()) - a * float(x.mean())
 
 
 def ridge_loo(
