@@ -74,9 +74,11 @@ class PredictorConfig:
         wide: Weight of the *wide* term in the prediction: a one-hot linear model of
             (stage, position, value) slots, fitted by ridge regression, blended with the GNN
             regressor as ``(1 - w) * gnn + w * wide``. ``"auto"`` chooses ``w`` by 2-fold
-            validation on the training labels (about 2/3 of one fit's time); a number in
-            ``[0, 1]`` fixes it (0: the GNN alone). Sequence graphs only (ignored for IR
-            graphs). Hop norms, module scores and the unit head are unaffected.
+            validation on the training labels (about 2/3 of one fit's time), and with it the
+            weight of one hop's embedding norm (affine-mapped to labels) stacked next to
+            both; a number in ``[0, 1]`` fixes ``w`` and stacks no hop (0: the GNN alone).
+            Sequence graphs only (ignored for IR graphs). Hop norms, module scores and the
+            unit head are unaffected.
         slot_features: Give the FE-MLP one more column per categorical layer feature: a
             learned scalar per (stage, position, value), so hop norms can weigh the same
             value differently at different places of the network (sequence graphs only).
