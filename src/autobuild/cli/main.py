@@ -140,8 +140,15 @@ class _TrainCommand(_Command):
             "--wide",
             type=_wide,
             help="Weight of the one-hot ridge term blended with the GNN's prediction: 'auto' "
-            "(default: chosen by 2-fold validation on the training labels) or a number in "
-            "[0, 1] (0: the GNN alone).",
+            "(default: chosen by 2-fold validation on the training labels, with the weight of "
+            "the best hop's norm) or a number in [0, 1] (0: the GNN alone).",
+        )
+        parser.add_argument(
+            "--slot-features",
+            action="store_const",
+            const=True,
+            help="Give the FE-MLP a scalar per (stage, position, value) of every categorical "
+            "layer feature (off by default).",
         )
         parser.add_argument(
             "--format",
@@ -184,6 +191,7 @@ class _TrainCommand(_Command):
                 "num_layers",
                 "corr_lambda",
                 "wide",
+                "slot_features",
                 "graph_format",
             )
             if getattr(args, k) is not None

@@ -3,6 +3,7 @@ import json
 import pytest
 from tests.conftest import read_rows, train_tiny
 
+import autobuild as ab
 from autobuild.cli.main import main
 
 
@@ -210,3 +211,11 @@ def test_cli_train_refuses_a_bad_wide_weight(tiny_toml, tiny_csv, tmp_path, caps
         train_tiny(tiny_toml, tiny_csv, tmp_path / "a", "--wide", value)
     assert err.value.code == 2
     assert f"expected 'auto' or a number in [0, 1], got '{value}'" in capsys.readouterr().err
+
+
+def test_cli_train_slot_features(tiny_toml, tiny_csv, tmp_path):
+    assert train_tiny(tiny_toml, tiny_csv, tmp_path / "a", "--epochs", "1", "--slot-features") == 0
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["config"]["slot_features"] is True
+    pred = ab.AutoBuildPredictor.load(tmp_path / "a")
+    assert pred.model_.embed.slot_columns
