@@ -47,7 +47,8 @@ bench: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/exhaustive.py --threads 1 2
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/nas.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/nas.py --k 5
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/generalization.py --jobs 2 --out bench-out/generalization.jsonl
 	$(BIN)/python benchmarks/cli_startup.py
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -485,6 +485,7 @@ def main() -> int:
     labels = sorted(set(args.labels))
     seeds = list(dict.fromkeys(args.seeds))
     settings = {"preset": args.preset, "overrides": overrides}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     done = read_done(args.out, settings)
     tasks, records = [], []
     for name, (_, archs, _) in datasets.items():
