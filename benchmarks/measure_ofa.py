@@ -1,7 +1,8 @@
 """Measure random OFA subnets with the command line: params, FLOPs and CPU latency (CSV).
 
-For each of ``ofa-mbv3`` and ``ofa-pn``: ``autobuild sample`` draws ``--n`` random subnets
-(every stage depth, block and input resolution uniform, seed ``--seed``), ``autobuild
+For each of ``ofa-mbv3`` and ``ofa-pn``: ``autobuild sample`` draws ``--n`` distinct random
+subnets (uniform over the space's architectures, so deep stages, which allow the most
+configurations, dominate; the input resolution uniform; seed ``--seed``), ``autobuild
 measure`` builds each one and measures its parameters, its MACs and its median CPU latency
 (batch 1, one thread, ``--repeats`` timed runs after warm-up), and the three measurements
 are joined into ``<out>/<space>_measured.csv`` with columns ``arch`` (canonical id),
