@@ -293,13 +293,14 @@ class AutoBuildPredictor:
                 hops[test, m] = a * norms[: len(test), m] + b
             coef, intercept, _ = ridge_loo(x[train], t[train])
             wide[test] = x[test] @ coef + intercept
+        # A constant part (e.g. a hop norm on a one-value space) has no Spearman: never pick it.
         hop_scores = [spearman(t, hops[:, m]) for m in range(hops.shape[1])]
-        hop = int(np.nanargmax(hop_scores))
+        hop = int(np.argmax(np.nan_to_num(hop_scores, nan=-np.inf)))
         grid = [
             (round(i / 10, 1), round(j / 10, 1)) for j in range(11) for i in range(11 - j)
         ]  # (ridge, hop) weights, the hop's ascending first so that ties favour the GNN
         scores = [spearman(t, (1 - w - h) * deep + w * wide + h * hops[:, hop]) for w, h in grid]
-        best = int(np.nanargmax(scores))
+        best = int(np.argmax(np.nan_to_num(scores, nan=-np.inf)))
         weight, hop_weight = grid[best]
         self.blend_cv_ = {
             "weight": weight,
