@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from autobuild._progress import progress_bar
 from autobuild.exceptions import AutobuildError, CLIUsageError
 
 __all__ = ["entrypoint", "main"]
@@ -600,11 +601,7 @@ class _MeasureCommand(_Command):
                 ),
             )
 
-        bar = None
-        if sys.stderr.isatty():
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(todo), unit="arch", desc=column)
+        bar = progress_bar(len(todo), sys.stderr.isatty(), desc=column, unit="arch")
         for lo in range(0, len(todo), 16):
             chunk = list(dict.fromkeys(todo[lo : lo + 16]))
             for arch, rec in zip(chunk, evaluator.evaluate(chunk), strict=True):

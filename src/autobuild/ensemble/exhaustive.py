@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from autobuild._progress import progress_bar
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.exceptions import ConfigError, SearchSpaceError
 from autobuild.predictor import AutoBuildPredictor
@@ -158,7 +159,7 @@ def exhaustive_search(
     best_idx = np.zeros(0, dtype=np.int64)
     best_key = np.zeros(0)
     best_spread = np.zeros(0)
-    bar = _progress(total, progress)
+    bar = progress_bar(total, progress, desc="architectures", unit="arch", unit_scale=True)
     for lo in range(0, total, batch_size):
         hi = min(lo + batch_size, total)
         batch = encoder.encode_architecture_range(lo, hi)
@@ -392,11 +393,3 @@ def _factorize(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rep = np.empty(int(ids[-1]) + 1, dtype=np.int64)
     rep[inverse] = np.arange(n, dtype=np.int64)  # any occurrence represents its value
     return inverse, rep
-
-
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="architectures", unit="arch", leave=False, unit_scale=True)

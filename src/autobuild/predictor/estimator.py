@@ -16,16 +16,17 @@ import torch
 from autobuild import spaces as spaces_mod
 from autobuild._atomic import atomic_path, write_json_atomic
 from autobuild._checkpoint import read_index
+from autobuild._progress import progress_bar
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.encoding.ir import IRGraphEncoder
 from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
 from autobuild.predictor._optim import AdamW, cosine_lr
 from autobuild.predictor.config import PredictorConfig
 from autobuild.predictor.losses import HopRankingLoss
-from autobuild.predictor.metrics import regression_metrics, spearman
+from autobuild.predictor.metrics import regression_metrics
 from autobuild.predictor.moments import LabelMoments
 from autobuild.predictor.nn import AutoBuildNet, WideTerm
-from autobuild.predictor.nn.wide import affine_fit, ridge_loo
+from autobuild.predictor.stack import choose_stack, fold_parts
 from autobuild.spaces import Architecture, SearchSpace
 
 __all__ = ["CHECKPOINT_FORMAT", "AutoBuildPredictor"]
@@ -182,7 +183,7 @@ class AutoBuildPredictor:
         step = 0
         self.history_ = []
         callback_seconds = 0.0
-        bar = _progress(epochs, self.progress)
+        bar = progress_bar(epochs, self.progress, desc="epochs", unit="epoch")
         for epoch in range(1, epochs + 1):
             self.model_.train()
             perm = torch.randperm(n, generator=generator)
@@ -255,10 +256,9 @@ class AutoBuildPredictor:
 
         For ``wide="auto"``, each half of the training set is predicted by a GNN trained on
         the other half (a third of the training steps, no wide term), by that GNN's hop
-        norms (mapped to labels by an affine fit on its own half) and by a ridge. The hop
-        whose held-out norms rank best is the stacked hop; the weights ``(gnn, ridge, hop)``
-        on the 0.1 grid of the simplex whose blend of the held-out predictions has the
-        highest Spearman are kept (ties favour the GNN, then the ridge). Sets
+        norms (mapped to labels by an affine fit on its own half) and by a ridge
+        (:func:`~autobuild.predictor.stack.fold_parts`); the weights are then chosen on these
+        held-out predictions (:func:`~autobuild.predictor.stack.choose_stack`). Sets
         :attr:`blend_cv_`.
 
         Returns:
@@ -288,42 +288,24 @@ class AutoBuildPredictor:
             gnn.fit([archs[i] for i in train], y[train])
             p, norms = gnn._forward([archs[i] for i in np.concatenate([test, train])], "gnn")
             deep[test] = (p[: len(test)] - y.mean()) / y.std()
-            for m in range(norms.shape[1]):
-                a, b = affine_fit(norms[len(test) :, m], t[train])
-                hops[test, m] = a * norms[: len(test), m] + b
-            coef, intercept, _ = ridge_loo(x[train], t[train])
-            wide[test] = x[test] @ coef + intercept
-        # A constant part (e.g. a hop norm on a one-value space) has no Spearman: never pick it.
-        hop_scores = [spearman(t, hops[:, m]) for m in range(hops.shape[1])]
-        hop = int(np.argmax(np.nan_to_num(hop_scores, nan=-np.inf)))
-        grid = [
-            (round(i / 10, 1), round(j / 10, 1)) for j in range(11) for i in range(11 - j)
-        ]  # (ridge, hop) weights, the hop's ascending first so that ties favour the GNN
-        scores = [spearman(t, (1 - w - h) * deep + w * wide + h * hops[:, hop]) for w, h in grid]
-        best = int(np.argmax(np.nan_to_num(scores, nan=-np.inf)))
-        weight, hop_weight = grid[best]
-        self.blend_cv_ = {
-            "weight": weight,
-            "hop": hop,
-            "hop_weight": hop_weight,
-            "srcc": float(scores[best]),
-            "srcc_gnn": float(scores[0]),
-            "srcc_wide": float(scores[grid.index((1.0, 0.0))]),
-            "srcc_hop": float(hop_scores[hop]),
-        }
+            hops[test], wide[test] = fold_parts(
+                norms[len(test) :], norms[: len(test)], x[train], x[test], t[train]
+            )
+        choice = choose_stack(t, deep, wide, hops)
+        self.blend_cv_ = choice.as_dict()
         logger.info(
             "Stack by 2-fold validation: %.1f x GNN + %.1f x ridge + %.1f x hop %d (Spearman "
             "%.4f; GNN alone %.4f, ridge alone %.4f, hop alone %.4f)",
-            1 - weight - hop_weight,
-            weight,
-            hop_weight,
-            hop,
-            self.blend_cv_["srcc"],
-            self.blend_cv_["srcc_gnn"],
-            self.blend_cv_["srcc_wide"],
-            self.blend_cv_["srcc_hop"],
+            1 - choice.weight - choice.hop_weight,
+            choice.weight,
+            choice.hop_weight,
+            choice.hop,
+            choice.srcc,
+            choice.srcc_gnn,
+            choice.srcc_wide,
+            choice.srcc_hop,
         )
-        return weight, hop, hop_weight
+        return choice.weight, choice.hop, choice.hop_weight
 
     def _build_model(self) -> AutoBuildNet:
         cfg = self.config
@@ -611,11 +593,3 @@ def _space_from_meta(spec: dict[str, Any]) -> SearchSpace:
         if builtin.fingerprint() == json.dumps(spec, sort_keys=True, separators=(",", ":")):
             return builtin
     return SearchSpace.from_dict(spec)
-
-
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="epochs", unit="epoch", leave=False)

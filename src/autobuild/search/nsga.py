@@ -73,6 +73,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from autobuild._progress import progress_bar
 from autobuild.exceptions import AutobuildWarning, ConfigError, DataError
 from autobuild.search.constraints import Constraint, check_constraints
 from autobuild.search.storage import RunStore
@@ -475,11 +476,9 @@ class _Evaluations:
         self.errors: list[str | None] = []
         self.n_evaluated = 0
         self.n_reused = 0
-        self.bar: Any = None
-        if progress is not None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=progress, desc="evaluations", unit="arch", leave=False)
+        self.bar: Any = progress_bar(
+            progress or 0, progress is not None, desc="evaluations", unit="arch"
+        )
 
     def close(self) -> None:
         """Close the progress bar."""
