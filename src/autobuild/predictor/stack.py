@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
 
 from autobuild.predictor.metrics import spearman
-from autobuild.predictor.nn.wide import affine_fit, ridge_loo
+from autobuild.predictor.nn.wide import monotone_apply, monotone_fit, ridge_loo
 
 __all__ = ["GRID_STEP", "StackChoice", "choose_stack", "fold_parts"]
 
@@ -58,7 +59,7 @@ def fold_parts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Held-out hop and ridge predictions of one fold, in standardised label units.
 
-    Each hop's norms are mapped to labels by an affine fit on the fold's training half; the
+    Each hop's norms are mapped to labels by a monotone fit on the fold's training half; the
     ridge is fitted on the same half (penalty by leave-one-out error).
 
     Args:
@@ -73,8 +74,13 @@ def fold_parts(
     """
     hops = np.empty(norms_test.shape)
     for m in range(norms_test.shape[1]):
-        a, b = affine_fit(norms_train[:, m], t_train)
-        hops[:, m] = a * norms_test[:, m] + b
+        knot_x, knot_y, slope = monotone_fit(norms_train[:, m], t_train)
+        hops[:, m] = monotone_apply(
+            torch.from_numpy(norms_test[:, m]),
+            torch.from_numpy(knot_x),
+            torch.from_numpy(knot_y),
+            torch.tensor(slope, dtype=torch.float64),
+        ).numpy()
     coef, intercept, _ = ridge_loo(x_train, t_train)
     return hops, x_test @ coef + intercept
 

@@ -68,13 +68,14 @@ def test_the_choice_is_json_ready(target):
     assert StackChoice(**d) == choice
 
 
-def test_fold_parts_map_norms_affinely_and_fit_the_ridge_on_the_training_half():
+def test_fold_parts_map_norms_monotonically_and_fit_the_ridge_on_the_training_half():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(60, 5)).astype(float)
     t = x @ np.array([1.0, -2.0, 0.5, 0.0, 3.0]) + rng.normal(scale=0.1, size=60)
     norms = np.stack([3 * t + 7, np.full(60, 2.0)], 1)
     hops, wide = fold_parts(norms[:40], norms[40:], x[:40], x[40:], t[:40])
-    np.testing.assert_allclose(hops[:, 0], t[40:], atol=1e-9)  # exact affine inverse
+    # A monotone norm is inverted up to the map's strictness ramp (a thousandth of the spread).
+    np.testing.assert_allclose(hops[:, 0], t[40:], atol=2e-3 * t[:40].std())
     np.testing.assert_allclose(hops[:, 1], t[:40].mean())  # a constant norm: the mean
     coef, intercept, _ = ridge_loo(x[:40], t[:40])
     np.testing.assert_allclose(wide, x[40:] @ coef + intercept)

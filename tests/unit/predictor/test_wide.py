@@ -13,7 +13,7 @@ from autobuild.encoding import SequenceGraphEncoder
 from autobuild.exceptions import ConfigError
 from autobuild.predictor import AutoBuildPredictor, PredictorConfig
 from autobuild.predictor.nn import WideTerm
-from autobuild.predictor.nn.wide import ridge_loo
+from autobuild.predictor.nn.wide import HOP_KNOTS, monotone_apply, monotone_fit, ridge_loo
 
 
 def _wide(space):
@@ -171,15 +171,16 @@ def test_heads_gnn_and_mean_leave_the_wide_term_out(tiny_space):
     np.testing.assert_allclose(pred.predict(archs), 0.4 * gnn + 0.6 * ridge, rtol=1e-5)
 
 
-def test_a_stacked_hop_joins_the_prediction_by_an_affine_fit(tmp_path, tiny_space):
+def test_a_stacked_hop_joins_the_prediction_by_a_monotone_map(tmp_path, tiny_space):
     archs, y = _data(tiny_space)
     pred = AutoBuildPredictor(tiny_space, epochs=3, wide=0.5, random_state=0).fit(archs, y)
     gnn, ridge = pred.predict(archs, head="gnn"), pred.predict(archs)
     t = torch.from_numpy((y - pred.label_mean_) / pred.label_std_)
     norms = pred.hop_norms(archs)[:, 2]
     pred.model_.wide.set_hop(2, 0.4, torch.from_numpy(norms), t)
-    a, b = np.polyfit(norms, t.numpy(), 1)
-    hop = (a * norms + b) * pred.label_std_ + pred.label_mean_
+    knots = [torch.from_numpy(np.asarray(v)) for v in monotone_fit(norms, t.numpy())]
+    hop = monotone_apply(torch.from_numpy(norms), *knots).numpy()
+    hop = hop * pred.label_std_ + pred.label_mean_
     ridge_only = 2 * ridge - gnn  # the 0.5 blend before the hop joined
     expected = 0.5 * (0.6 * gnn + 0.4 * hop) + 0.5 * ridge_only
     np.testing.assert_allclose(pred.predict(archs), expected, rtol=1e-5, atol=1e-4)
@@ -188,3 +189,49 @@ def test_a_stacked_hop_joins_the_prediction_by_an_affine_fit(tmp_path, tiny_spac
     np.testing.assert_allclose(loaded.predict(archs), pred.predict(archs), rtol=1e-6)
     with pytest.raises(ValueError, match="pass its norms"):
         pred.model_.wide.mix(torch.zeros(3), pred.encoder.encode_batch(archs[:3]))
+
+
+def _apply(x, fit):
+    knot_x, knot_y, slope = fit
+    args = (torch.from_numpy(knot_x), torch.from_numpy(knot_y), torch.tensor(slope).double())
+    return monotone_apply(torch.from_numpy(np.asarray(x, dtype=np.float64)), *args).numpy()
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_the_monotone_map_fits_a_curved_relation_strictly_monotonically(sign):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 4, size=500)
+    y = sign * np.exp(x) + rng.normal(scale=0.5, size=500)
+    fit = monotone_fit(x, y)
+    assert fit[0].shape == fit[1].shape == (HOP_KNOTS,)
+    grid = np.linspace(-1, 5, 400)
+    steps = np.diff(_apply(grid, fit))
+    assert np.all(sign * steps > 0)  # strictly monotone, also beyond the data
+    mono = np.abs(_apply(x, fit) - y).mean()
+    a, b = np.polyfit(x, y, 1)
+    assert mono < 0.5 * np.abs(a * x + b - y).mean()  # far closer than a line
+    assert _apply([10.0], fit)[0] == pytest.approx(fit[1][-1] + fit[2] * (10 - fit[0][-1]))
+
+
+def test_the_monotone_map_of_a_constant_or_tied_input():
+    const = monotone_fit(np.full(20, 3.0), np.arange(20.0))
+    np.testing.assert_allclose(_apply([0.0, 3.0, 9.0], const), 9.5)
+    tied = np.repeat([1.0, 2.0], [90, 10])  # most quantile knots coincide
+    fit = monotone_fit(tied, tied * 2 + np.linspace(0, 0.1, 100))
+    out = _apply([1.0, 1.5, 2.0], fit)
+    assert np.all(np.isfinite(out))
+    assert out[0] < out[1] < out[2]
+
+
+def test_states_from_before_the_monotone_map_load(tiny_space):
+    _, term = _wide(tiny_space)
+    state = {k: v for k, v in term.state_dict().items() if not k.startswith("hop")}
+    affine = {**state, "hop": torch.tensor(1), "hop_weight": torch.tensor(0.5)}
+    affine |= {"hop_scale": torch.tensor(2.0), "hop_shift": torch.tensor(-1.0)}
+    term.load_state_dict(affine, strict=True)  # an affine hop map: two-knot linear
+    x = torch.tensor([-3.0, 0.25, 0.5, 7.0])
+    got = monotone_apply(x, term.hop_knots, term.hop_values, term.hop_slope)
+    torch.testing.assert_close(got, 2 * x - 1)
+    _, fresh = _wide(tiny_space)
+    fresh.load_state_dict(state, strict=True)  # a ridge-only blend: no hop
+    assert float(fresh.hop_weight) == 0.0

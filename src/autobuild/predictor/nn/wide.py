@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,10 +11,12 @@ from torch import Tensor, nn
 
 from autobuild.encoding import Category, GraphBatch
 
-__all__ = ["WideTerm", "affine_fit", "ridge_loo"]
+__all__ = ["HOP_KNOTS", "WideTerm", "affine_fit", "monotone_apply", "monotone_fit", "ridge_loo"]
 
 #: Ridge penalties tried by :func:`ridge_loo` (on standardised labels).
 ALPHAS = tuple(float(a) for a in np.logspace(-3, 3, 13))
+#: Knots of the monotone map from a hop norm to labels (:func:`monotone_fit`).
+HOP_KNOTS = 256
 
 
 class WideTerm(nn.Module):
@@ -30,9 +33,9 @@ class WideTerm(nn.Module):
 
     The term also holds the *stack* that makes the network's prediction: with the GNN
     regressor's ``deep``, the norm ``||h_G^m||_1`` of one hop ``m`` mapped to label units by
-    an affine fit (``hop_scale * norm + hop_shift``) and the ridge's ``wide``, the prediction
-    is ``(1 - blend) * lerp(deep, hop, hop_weight) + blend * wide``. The weights, the hop and
-    its affine map are buffers, stored with the network's state.
+    a monotone piecewise-linear fit (:func:`monotone_fit`) and the ridge's ``wide``, the
+    prediction is ``(1 - blend) * lerp(deep, hop, hop_weight) + blend * wide``. The weights,
+    the hop and its map are buffers, stored with the network's state.
 
     Args:
         categorical: The encoder's categorical categories; the first two must be the
@@ -51,8 +54,9 @@ class WideTerm(nn.Module):
     blend: Tensor
     hop: Tensor
     hop_weight: Tensor
-    hop_scale: Tensor
-    hop_shift: Tensor
+    hop_knots: Tensor
+    hop_values: Tensor
+    hop_slope: Tensor
 
     def __init__(
         self,
@@ -85,8 +89,28 @@ class WideTerm(nn.Module):
         self.register_buffer("blend", torch.zeros(()))
         self.register_buffer("hop", torch.zeros((), dtype=torch.long))
         self.register_buffer("hop_weight", torch.zeros(()))
-        self.register_buffer("hop_scale", torch.ones(()))
-        self.register_buffer("hop_shift", torch.zeros(()))
+        self.register_buffer("hop_knots", torch.linspace(0.0, 1.0, HOP_KNOTS))
+        self.register_buffer("hop_values", torch.linspace(0.0, 1.0, HOP_KNOTS))
+        self.register_buffer("hop_slope", torch.ones(()))
+
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Tensor], prefix: str, *args: Any
+    ) -> None:
+        # States saved before the stack had a monotone hop map: a ridge-only blend has no hop
+        # (weight 0); an affine map ``scale * norm + shift`` is exactly two-knot linear.
+        if prefix + "blend" in state_dict and prefix + "hop_weight" not in state_dict:
+            state_dict[prefix + "hop"] = torch.zeros((), dtype=torch.long)
+            state_dict[prefix + "hop_weight"] = torch.zeros(())
+        scale = state_dict.pop(prefix + "hop_scale", None)
+        shift = state_dict.pop(prefix + "hop_shift", None)
+        if prefix + "blend" in state_dict and prefix + "hop_knots" not in state_dict:
+            scale = torch.ones(()) if scale is None else scale
+            shift = torch.zeros(()) if shift is None else shift
+            knots = torch.linspace(0.0, 1.0, HOP_KNOTS)
+            state_dict[prefix + "hop_knots"] = knots
+            state_dict[prefix + "hop_values"] = scale * knots + shift
+            state_dict[prefix + "hop_slope"] = scale.clone()
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def features(self, batch: GraphBatch) -> Tensor:
         """The `G x F` one-hot slot features of ``batch``."""
@@ -135,7 +159,12 @@ class WideTerm(nn.Module):
         if float(self.hop_weight) > 0:
             if hop_norm is None:
                 raise ValueError(f"The stack weighs hop {int(self.hop)}; pass its norms.")
-            hop = self.hop_scale.to(dtype) * hop_norm.to(dtype) + self.hop_shift.to(dtype)
+            hop = monotone_apply(
+                hop_norm.to(dtype),
+                self.hop_knots.to(dtype),
+                self.hop_values.to(dtype),
+                self.hop_slope.to(dtype),
+            )
             deep = torch.lerp(deep, hop, self.hop_weight.to(dtype))
         return torch.lerp(deep, self(batch).to(dtype), self.blend.to(dtype))
 
@@ -149,7 +178,7 @@ class WideTerm(nn.Module):
 
     @torch.no_grad()
     def set_hop(self, hop: int, weight: float, norms: Tensor, target: Tensor) -> None:
-        """Stack hop ``hop`` with ``weight``, mapped to labels by a least-squares affine fit.
+        """Stack hop ``hop`` with ``weight``, mapped to labels by :func:`monotone_fit`.
 
         Args:
             hop: The hop whose norms join the prediction.
@@ -157,11 +186,12 @@ class WideTerm(nn.Module):
             norms: `n` training-graph norms of that hop.
             target: `n` (standardised) training labels.
         """
-        scale, shift = affine_fit(norms.double().numpy(), target.double().numpy())
+        knots, values, slope = monotone_fit(norms.double().numpy(), target.double().numpy())
         self.hop.fill_(hop)
         self.hop_weight.fill_(weight)
-        self.hop_scale.fill_(scale)
-        self.hop_shift.fill_(shift)
+        self.hop_knots.copy_(torch.from_numpy(knots))
+        self.hop_values.copy_(torch.from_numpy(values))
+        self.hop_slope.fill_(slope)
 
 
 def affine_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -170,6 +200,60 @@ def affine_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     var = float(xc @ xc)
     a = float(xc @ (y - y.mean())) / var if var > 0 else 0.0
     return a, float(y.mean()) - a * float(x.mean())
+
+
+def monotone_fit(
+    x: np.ndarray, y: np.ndarray, knots: int = HOP_KNOTS
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """A monotone piecewise-linear map ``y ~ f(x)`` with a fixed number of knots.
+
+    The map's direction is the sign of the least-squares slope (:func:`affine_fit`). Its
+    values are the isotonic regression of ``y`` on ``x`` (the best least-squares monotone
+    fit), read at ``knots`` quantiles of ``x``; a ramp of a thousandth of the label spread
+    keeps them strictly monotone so that distinct inputs keep distinct ranks. Beyond the
+    outer knots the map continues with the least-squares slope. A hop norm is monotone in
+    the label by training (the ranking loss) but rarely linear: on labels with a long tail,
+    an affine map misplaces the bulk, and its absolute error is about twice this map's.
+
+    Args:
+        x: `n` inputs (hop norms).
+        y: `n` labels.
+        knots: Knots of the map.
+
+    Returns:
+        ``(knot_x, knot_y, slope)``: nondecreasing `knots` inputs, their outputs, and the
+        slope beyond the ends (see :func:`monotone_apply`).
+    """
+    from scipy.optimize import isotonic_regression  # imported on use: costs 0.3 s
+
+    slope, intercept = affine_fit(x, y)
+    grid = np.linspace(0.0, 1.0, knots)
+    if slope == 0.0:  # a constant input: the mean label everywhere
+        return grid + float(np.mean(x)), np.full(knots, intercept), 0.0
+    order = np.argsort(x, kind="stable")
+    fitted = isotonic_regression(y[order], increasing=slope > 0).x
+    knot_x = np.quantile(x, grid)
+    knot_y = np.interp(knot_x, x[order], fitted) + np.sign(slope) * 1e-3 * np.std(y) * grid
+    return knot_x, knot_y, slope
+
+
+def monotone_apply(x: Tensor, knot_x: Tensor, knot_y: Tensor, slope: Tensor) -> Tensor:
+    """Evaluate a map of :func:`monotone_fit`: linear between knots, ``slope`` beyond them.
+
+    Equal neighbouring knots (inputs with many ties) take the left knot's value.
+
+    Shapes:
+        `N` inputs, `K` knots -> `N`
+    """
+    k = len(knot_x)
+    i = torch.searchsorted(knot_x, x.contiguous()).clamp(1, k - 1)
+    x0, x1, y0, y1 = knot_x[i - 1], knot_x[i], knot_y[i - 1], knot_y[i]
+    dx = x1 - x0
+    t = torch.where(dx > 0, (x - x0) / torch.where(dx > 0, dx, 1), 0).clamp(0, 1)
+    inside = y0 + t * (y1 - y0)
+    below = knot_y[0] + slope * (x - knot_x[0])
+    above = knot_y[-1] + slope * (x - knot_x[-1])
+    return torch.where(x < knot_x[0], below, torch.where(x > knot_x[-1], above, inside))
 
 
 def ridge_loo(
