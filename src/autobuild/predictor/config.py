@@ -75,7 +75,7 @@ class PredictorConfig:
             (stage, position, value) slots, fitted by ridge regression, blended with the GNN
             regressor as ``(1 - w) * gnn + w * wide``. ``"auto"`` chooses ``w`` by 2-fold
             validation on the training labels (about 2/3 of one fit's time), and with it the
-            weight of one hop's embedding norm (affine-mapped to labels) stacked next to
+            weight of one hop's embedding norm (mapped to labels monotonically) stacked next to
             both; a number in ``[0, 1]`` fixes ``w`` and stacks no hop (0: the GNN alone).
             Sequence graphs only (ignored for IR graphs). Hop norms, module scores and the
             unit head are unaffected.

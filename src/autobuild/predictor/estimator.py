@@ -256,7 +256,7 @@ class AutoBuildPredictor:
 
         For ``wide="auto"``, each half of the training set is predicted by a GNN trained on
         the other half (a third of the training steps, no wide term), by that GNN's hop
-        norms (mapped to labels by an affine fit on its own half) and by a ridge
+        norms (mapped to labels by a monotone fit on its own half) and by a ridge
         (:func:`~autobuild.predictor.stack.fold_parts`); the weights are then chosen on these
         held-out predictions (:func:`~autobuild.predictor.stack.choose_stack`). Sets
         :attr:`blend_cv_`.
