@@ -31,8 +31,8 @@ import torch
 from autobuild import spaces
 from autobuild.ensemble import exhaustive_search
 from autobuild.ensemble.exhaustive import _ChainWindows, _window_predict
+from autobuild.metrics import spearman
 from autobuild.predictor import AutoBuildPredictor
-from autobuild.predictor.metrics import spearman
 from autobuild.spaces import Architecture, SearchSpace
 
 #: Used when ``sd-unet`` is not built in: 4 stages of 1-2 layers of 5 ops, 30^4 = 810,000.

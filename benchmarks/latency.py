@@ -23,8 +23,8 @@ from _common import overrides as parse_overrides
 from autobuild import spaces
 from autobuild.data import load_help_ofa_mbv3
 from autobuild.exceptions import DataError
+from autobuild.metrics import spearman
 from autobuild.predictor import PRESETS, AutoBuildPredictor, PredictorConfig
-from autobuild.predictor.metrics import spearman
 from autobuild.spaces import Architecture, SearchSpace
 
 

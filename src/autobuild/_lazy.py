@@ -24,8 +24,9 @@ def attach(
 
     Args:
         package: The package's ``__name__``.
-        names: Public name -> submodule (relative to ``package``) that defines it; a name
-            that maps to itself is the submodule.
+        names: Public name -> submodule (relative to ``package``, or absolute when it starts
+            with ``autobuild.``) that defines it; a name that maps to itself is the
+            submodule.
 
     Returns:
         ``(__getattr__, __dir__)`` to assign in the package's ``__init__``.
@@ -35,7 +36,10 @@ def attach(
     def getattr_(name: str) -> Any:
         if name not in names:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        module = importlib.import_module(f"{package}.{names[name]}")
+        where = names[name]
+        module = importlib.import_module(
+            where if where.startswith("autobuild.") else f"{package}.{where}"
+        )
         value = module if names[name] == name else getattr(module, name)
         namespace[name] = value
         return value

@@ -36,7 +36,7 @@ from typing import Any, Self
 import numpy as np
 
 from autobuild.exceptions import DataError, NotFittedError, SearchSpaceError
-from autobuild.predictor.metrics import spearman
+from autobuild.metrics import spearman
 from autobuild.spaces import Architecture, CategoricalFeature, Feature, SearchSpace
 
 __all__ = [

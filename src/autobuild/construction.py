@@ -41,6 +41,7 @@ __all__ = [
     "rank_candidates",
     "reduce_space",
     "rerank",
+    "with_predictions",
 ]
 
 #: Most distinct architectures that :meth:`ReducedSpace.ranked` sorts completely.
@@ -308,17 +309,17 @@ def rerank(
         head = RERANK_HEAD if predictor.model_.has_unit_head else "regressor"
     archs = [b.arch for b in built]
     values = predictor.predict(archs, head=head) if archs else np.zeros(0)
-    return _with_predictions(built, values, np.zeros(len(archs)), direction)
+    return with_predictions(built, values, np.zeros(len(archs)), direction)
 
 
-def _with_predictions(
+def with_predictions(
     built: Sequence[BuiltArchitecture],
     values: np.ndarray,
     spread: np.ndarray,
     direction: Direction,
 ) -> list[BuiltArchitecture]:
-    """``built`` with these predictions, best first in ``direction`` (ties keep the given
-    order)."""
+    """``built`` with these predictions and spreads, best first in ``direction`` (ties keep
+    the given order)."""
     order = best_first(values, direction)
     return [
         dataclasses.replace(built[i], prediction=float(values[i]), spread=float(spread[i]))

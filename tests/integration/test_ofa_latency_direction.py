@@ -16,7 +16,7 @@ from tests.conftest import read_rows
 from autobuild.cli.main import main
 from autobuild.data import load_help_ofa_mbv3
 from autobuild.exceptions import DataError
-from autobuild.predictor.metrics import spearman
+from autobuild.metrics import spearman
 from autobuild.spaces import Architecture
 
 pytestmark = [pytest.mark.integration, pytest.mark.data]

@@ -16,7 +16,7 @@ from autobuild.baselines import (
     one_hot_features,
 )
 from autobuild.exceptions import DataError, NotFittedError, SearchSpaceError
-from autobuild.predictor.metrics import spearman
+from autobuild.metrics import spearman
 from autobuild.spaces import SearchSpace
 
 

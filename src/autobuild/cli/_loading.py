@@ -135,7 +135,9 @@ def search_evaluator(
 
 
 def _needs_networks(space: Any, metrics: list[str]) -> None:
-    if space.builder is None:
+    from autobuild.networks import can_build
+
+    if not can_build(space):
         raise CLIUsageError(
             f"Objective(s) {metrics} are measured on built networks, but space {space.name!r} "
             "cannot build networks; give them in --data or through --evaluator."

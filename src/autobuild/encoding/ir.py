@@ -48,7 +48,7 @@ class IRGraphEncoder:
     """Turns architectures of a space that builds networks into ONNX IR op graphs.
 
     Args:
-        space: A search space with a model builder (:meth:`SearchSpace.build_model`). The
+        space: A search space with a model builder (:func:`autobuild.networks.build_model`). The
             built network's ``input_shape`` attribute (``(C, H, W)`` of one sample) gives
             the export input; otherwise pass ``input_shape``.
         input_shape: Shape of one input sample, overriding the network's ``input_shape``.
@@ -156,8 +156,9 @@ class IRGraphEncoder:
     # ------------------------------------------------------------------ internals
     def _convert(self, arch: Architecture) -> IRGraph:
         from autobuild.ir import module_to_ir
+        from autobuild.networks import build_model
 
-        model = self.space.build_model(arch)
+        model = build_model(self.space, arch)
         shape = self.input_shape or getattr(model, "input_shape", None)
         if shape is None:
             raise EncodingError(

@@ -26,7 +26,7 @@ import numpy as np
 
 from autobuild._atomic import atomic_path, write_json_atomic
 from autobuild._checkpoint import read_index
-from autobuild.construction import BuiltArchitecture, _with_predictions
+from autobuild.construction import BuiltArchitecture, with_predictions
 from autobuild.ensemble.members import MemberResult, MemberTask, fold_tasks, run_tasks
 from autobuild.exceptions import CheckpointError, ConfigError, DataError
 from autobuild.predictor import AutoBuildPredictor, PredictorConfig
@@ -248,7 +248,7 @@ class PredictorEnsemble:
         if not archs:
             return []
         mean, spread = self.predict(archs, head="regressor" if head == "auto" else head)
-        return _with_predictions(built, mean, spread, self.direction)
+        return with_predictions(built, mean, spread, self.direction)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

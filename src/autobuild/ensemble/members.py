@@ -140,12 +140,13 @@ def train_member(task: MemberTask) -> MemberResult:
     import torch
 
     from autobuild.predictor import AutoBuildPredictor, PredictorConfig
-    from autobuild.predictor.estimator import CONFIG_FILE, WEIGHTS_FILE, _space_from_meta
+    from autobuild.predictor.estimator import CONFIG_FILE, WEIGHTS_FILE
+    from autobuild.spaces import from_spec
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same result on every executor
     try:
-        space = _space_from_meta(task.space)
+        space = from_spec(task.space)
         archs = [space.parse(a) for a in task.archs]
         y = np.asarray(task.labels, dtype=np.float64)
         train, test = list(task.train), list(task.test)

@@ -56,11 +56,11 @@ class CostEvaluator(BaseEvaluator):
         self.metrics = tuple(Metric(m, "min") for m in wanted)
 
     def _evaluate(self, archs: Sequence[Architecture]) -> list[Record]:
-        from autobuild.networks.counting import count_flops, count_params
+        from autobuild.networks import build_model, count_flops, count_params
 
         out = []
         for arch in archs:
-            model = self.space.build_model(arch)
+            model = build_model(self.space, arch)
             rec = {}
             if "params" in self.metric_names:
                 rec["params"] = float(count_params(model))
@@ -145,11 +145,13 @@ class LatencyEvaluator(BaseEvaluator):
     def _evaluate(self, archs: Sequence[Architecture]) -> list[Record]:
         import torch
 
+        from autobuild.networks import build_model
+
         name = self.metrics[0].name
         out = []
         with _threads(self.threads), torch.inference_mode():
             for arch in archs:
-                model = self.space.build_model(arch).eval().to(self.device)
+                model = build_model(self.space, arch).eval().to(self.device)
                 x = torch.zeros(
                     self.batch, *_input_shape(model, self.input_shape), device=self.device
                 )

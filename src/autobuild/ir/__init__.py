@@ -10,7 +10,7 @@ Example:
     >>> import torch
     >>> import autobuild as ab
     >>> from autobuild.ir import module_to_ir
-    >>> net = ab.spaces.get("nasbench-macro").build_model("22212220")
+    >>> net = ab.networks.build_model(ab.spaces.get("nasbench-macro"), "22212220")
     >>> graph = module_to_ir(net, torch.zeros(1, 3, 32, 32))  # doctest: +SKIP
     >>> graph.op_counts()["Conv"]  # doctest: +SKIP
     23

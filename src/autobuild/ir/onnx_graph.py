@@ -91,7 +91,7 @@ def _check_model(model: Any) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ConfigError(
             f"`model` must be a torch.nn.Module, got {type(model).__name__}; pass the network "
-            "itself (e.g. space.build_model(arch))."
+            "itself (e.g. autobuild.networks.build_model(space, arch))."
         )
     return model
 

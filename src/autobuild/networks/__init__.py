@@ -1,18 +1,19 @@
 """Real :class:`torch.nn.Module` networks of benchmark spaces, with exact cost counters.
 
-Importing this package imports PyTorch; :mod:`autobuild.spaces` reaches it only lazily,
-through :meth:`autobuild.spaces.SearchSpace.build_model`.
+Importing this package imports PyTorch (:mod:`autobuild.spaces` never does): a space
+describes architectures, :func:`build_model` builds their networks.
 
 Example:
     >>> import autobuild as ab
     >>> from autobuild.networks import count_flops, count_params
-    >>> net = ab.spaces.get("nasbench-macro").build_model("22212220")
+    >>> net = ab.networks.build_model(ab.spaces.get("nasbench-macro"), "22212220")
     >>> count_params(net), count_flops(net, (3, 32, 32))
     (1985514, 85164544)
 """
 
 from __future__ import annotations
 
+from autobuild.networks.build import BUILT_IN, build_model, can_build
 from autobuild.networks.counting import count_flops, count_params
 from autobuild.networks.nasbench_macro import (
     InvertedResidual,
@@ -31,6 +32,7 @@ from autobuild.networks.ofa import (
 )
 
 __all__ = [
+    "BUILT_IN",
     "InvertedResidual",
     "MBConv",
     "NasBenchMacroNet",
@@ -38,9 +40,11 @@ __all__ = [
     "OFAProxylessNAS",
     "Projection",
     "SqueezeExcite",
+    "build_model",
     "build_nasbench_macro",
     "build_ofa_mbv3",
     "build_ofa_pn",
+    "can_build",
     "count_flops",
     "count_params",
     "make_divisible",

@@ -39,7 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from autobuild.spaces._space import Architecture
+from autobuild.spaces import Architecture
 from autobuild.spaces.nasbench_macro import nasbench_macro
 
 __all__ = [

@@ -83,7 +83,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from autobuild.spaces._space import Architecture
+from autobuild.spaces import Architecture
 from autobuild.spaces.ofa import ofa_mbv3, ofa_pn
 
 __all__ = [

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from autobuild._lazy import attach
 
 if TYPE_CHECKING:
+    from autobuild.metrics import regression_metrics
     from autobuild.predictor.config import PRESETS, PredictorConfig
     from autobuild.predictor.estimator import AutoBuildPredictor
     from autobuild.predictor.losses import HopRankingLoss, rank_average_ties, soft_rank
-    from autobuild.predictor.metrics import regression_metrics
     from autobuild.predictor.moments import LabelMoments
     from autobuild.predictor.training import TrainResult, select_labelled, train_predictor
 
@@ -27,7 +27,7 @@ __getattr__, __dir__ = attach(
         "HopRankingLoss": "losses",
         "rank_average_ties": "losses",
         "soft_rank": "losses",
-        "regression_metrics": "metrics",
+        "regression_metrics": "autobuild.metrics",
         "LabelMoments": "moments",
         "TrainResult": "training",
         "select_labelled": "training",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -20,10 +19,10 @@ from autobuild._progress import progress_bar
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.encoding.ir import IRGraphEncoder
 from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
+from autobuild.metrics import regression_metrics
 from autobuild.predictor._optim import AdamW, cosine_lr
 from autobuild.predictor.config import PredictorConfig
 from autobuild.predictor.losses import HopRankingLoss
-from autobuild.predictor.metrics import regression_metrics
 from autobuild.predictor.moments import LabelMoments
 from autobuild.predictor.nn import AutoBuildNet, WideTerm
 from autobuild.predictor.stack import choose_stack, fold_parts
@@ -538,7 +537,7 @@ class AutoBuildPredictor:
                 f"{str(folder)!r} is not a predictor checkpoint: {weights_path.name} is missing."
             )
         try:
-            saved_space = _space_from_meta(meta["space"])
+            saved_space = spaces_mod.from_spec(meta["space"])
             # Checkpoints written before the wide term existed were trained without it.
             config = PredictorConfig.from_dict({"wide": 0.0, **meta["config"]})
         except (KeyError, TypeError, ValueError) as err:
@@ -583,13 +582,3 @@ def _make_encoder(space: SearchSpace, graph_format: str) -> Encoder:
     if graph_format == "ir":
         return IRGraphEncoder(space)
     return SequenceGraphEncoder(space)
-
-
-def _space_from_meta(spec: dict[str, Any]) -> SearchSpace:
-    """Rebuild a checkpoint's space; built-in spaces get their native-id codec back."""
-    name = spec.get("name")
-    if name in spaces_mod.list_spaces():
-        builtin = spaces_mod.get(name)
-        if builtin.fingerprint() == json.dumps(spec, sort_keys=True, separators=(",", ":")):
-            return builtin
-    return SearchSpace.from_dict(spec)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from autobuild.predictor.metrics import spearman
+from autobuild.metrics import spearman
 from autobuild.predictor.nn.wide import monotone_apply, monotone_fit, ridge_loo
 
 __all__ = ["GRID_STEP", "StackChoice", "choose_stack", "fold_parts"]

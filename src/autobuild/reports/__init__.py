@@ -1,5 +1,8 @@
 """Reports of AutoBuild runs: figures (PNG) and the Markdown report of ``autobuild demo``.
 
+The figures include the Pareto fronts of searches (:func:`plot_fronts`), drawn from the
+results of :mod:`autobuild.search`.
+
 The figures need matplotlib, an optional dependency (``pip install 'autobuild[plot]'``);
 the plotting functions import it lazily and raise :class:`ImportError` with that hint when it
 is missing, while :func:`write_demo_report` then writes its Markdown without figures.
@@ -7,15 +10,14 @@ is missing, while :func:`write_demo_report` then writes its Markdown without fig
 
 from __future__ import annotations
 
+from autobuild.reports._style import MATPLOTLIB_HINT
+from autobuild.reports.chains import Chain, Chains, plot_subgraph_chains
 from autobuild.reports.demo import FIGURES, markdown_table, write_demo_report
+from autobuild.reports.fronts import plot_fronts
 from autobuild.reports.plots import (
-    MATPLOTLIB_HINT,
-    Chain,
-    Chains,
     plot_accuracy_histogram,
     plot_feature_importance,
     plot_hop_spearman,
-    plot_subgraph_chains,
 )
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "markdown_table",
     "plot_accuracy_histogram",
     "plot_feature_importance",
+    "plot_fronts",
     "plot_hop_spearman",
     "plot_subgraph_chains",
     "write_demo_report",

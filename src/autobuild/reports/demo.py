@@ -19,7 +19,8 @@ import numpy as np
 
 from autobuild._atomic import write_text_atomic
 from autobuild.reports import plots
-from autobuild.reports.plots import Chains, format_layer, format_value
+from autobuild.reports._style import format_layer, format_value
+from autobuild.reports.chains import Chains, plot_subgraph_chains
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -140,7 +141,7 @@ def write_demo_report(
         predictor_srcc: Spearman correlation of the predictor's output, if known.
         feature_importance: FE-MLP feature importance of the predictor.
         chains: Best and worst subgraphs per unit (see
-            :func:`autobuild.reports.plots.plot_subgraph_chains`).
+            :func:`autobuild.reports.chains.plot_subgraph_chains`).
         space_values: True value (accuracy) of every architecture of the space.
         marks: ``{name: value}`` to mark on the accuracy histogram.
         notes: Free-text remarks, listed as bullets at the end.
@@ -214,7 +215,7 @@ def _draw_figures(
             out / FIGURES["hop_spearman"], hop_srcc, predictor_srcc, reference=reference_srcc
         )
         plots.plot_feature_importance(out / FIGURES["feature_importance"], feature_importance)
-        plots.plot_subgraph_chains(out / FIGURES["subgraphs"], chains)
+        plot_subgraph_chains(out / FIGURES["subgraphs"], chains)
         plots.plot_accuracy_histogram(out / FIGURES["accuracy_histogram"], space_values, marks)
     except ImportError as exc:
         logger.warning("%s; writing the report without figures.", exc)

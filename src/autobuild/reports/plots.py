@@ -8,25 +8,44 @@ a notebook or a headless server alike.
 
 matplotlib is an optional dependency (the ``plot`` extra), imported lazily: every function
 raises :class:`ImportError` with an installation hint when it is missing.
+
+The figures share the style of :mod:`autobuild.reports._style`; the subgraph chains
+(:func:`plot_subgraph_chains`) are drawn by :mod:`autobuild.reports.chains` and the Pareto
+fronts of searches by :mod:`autobuild.reports.fronts`.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
-from autobuild._atomic import atomic_path
+from autobuild.reports._style import (
+    ACCENT,
+    BAR,
+    CATEGORY_COLOURS,
+    DPI,
+    MARK_STYLES,
+    MATPLOTLIB_HINT,
+    MUTED,
+    format_layer,
+    format_value,
+    new_figure,
+    ordinal,
+    save,
+    short,
+    style_axes,
+    wrap,
+)
+from autobuild.reports.chains import Chain, Chains, plot_subgraph_chains
 from autobuild.scoring.tables import FeatureImportance
 
 __all__ = [
@@ -41,103 +60,6 @@ __all__ = [
     "plot_hop_spearman",
     "plot_subgraph_chains",
 ]
-
-#: Resolution of every figure, in dots per inch.
-DPI = 120
-
-#: Message of the :class:`ImportError` raised when matplotlib is not installed.
-MATPLOTLIB_HINT = "Plots need matplotlib: pip install 'autobuild[plot]'"
-
-#: One drawn subgraph: its layers (one ``{feature: value}`` mapping each) and its score.
-Chain: TypeAlias = tuple[Sequence[Mapping[str, Any]], float]
-
-#: Subgraphs to draw: ``chains[unit_name]["best" | "worst"]`` is a sequence of :data:`Chain`.
-Chains: TypeAlias = Mapping[str, Mapping[str, Sequence[Chain]]]
-
-# Colours shared by the figures (a muted, colour-blind-friendlier take on tab10).
-_BAR = "#4C72B0"
-_ACCENT = "#DD8452"
-_MUTED = "0.45"
-_GRID = "0.88"
-_CATEGORY_COLOURS = (
-    "#4C72B0",
-    "#DD8452",
-    "#55A868",
-    "#C44E52",
-    "#8172B3",
-    "#937860",
-    "#DA8BC3",
-    "#8C8C8C",
-    "#CCB974",
-    "#64B5CD",
-)
-_MARK_STYLES = ("-", "--", ":", "-.")
-
-
-def _require_matplotlib() -> None:
-    """Import matplotlib or raise :class:`ImportError` with the installation hint."""
-    try:
-        import matplotlib.figure  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(MATPLOTLIB_HINT) from exc
-
-
-def _new_figure(width: float, height: float, *, constrained: bool = True) -> Figure:
-    _require_matplotlib()
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained" if constrained else None)
-
-
-def _save(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as PNG to ``path`` atomically; parent folders are created."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, facecolor="white")
-    return Path(path)
-
-
-def _short(x: float) -> str:
-    """A score with 2 decimals, or 3 significant digits when very small or large."""
-    return f"{x:.2f}" if 0.01 <= abs(x) < 1000 else f"{x:.3g}"
-
-
-def _ordinal(n: float) -> str:
-    """``1st``, ``2nd``, ``3rd``, ``11th``, ``2.5th``."""
-    if n != int(n):
-        return f"{n:g}th"
-    k = int(n)
-    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
-
-
-def _style_axes(ax: Axes, *, grid_axis: Literal["x", "y"] = "y") -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.grid(axis=grid_axis, color=_GRID, linewidth=0.8)
-    ax.set_axisbelow(True)
-
-
-def _wrap(text: str, width_in: float, fontsize: float = 11.0) -> str:
-    """Wrap ``text`` into lines that fit ``width_in`` inches at ``fontsize`` points."""
-    chars = max(20, int(width_in * 72 / (0.55 * fontsize)))
-    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
-
-
-def format_value(value: Any) -> str:
-    """Short display form of a feature value (``6``, ``0.25``, ``mb6_k5``, ``true``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float | np.floating):
-        return f"{float(value):g}"
-    return str(value)
-
-
-def format_layer(layer: Mapping[str, Any]) -> str:
-    """Display form of one layer: the value alone for one feature, else ``k=v`` lines."""
-    if len(layer) == 1:
-        return format_value(next(iter(layer.values())))
-    return "\n".join(f"{k}={format_value(v)}" for k, v in layer.items())
-
 
 # --------------------------------------------------------------------------------------------
 # Spearman correlation per hop
@@ -173,16 +95,16 @@ def plot_hop_spearman(
     """
     labels = [f"hop {i}" for i in range(len(hop_srcc))]
     values = [float(v) for v in hop_srcc]
-    colours = [_BAR] * len(values)
+    colours = [BAR] * len(values)
     if predictor_srcc is not None:
         labels.append("prediction")
         values.append(float(predictor_srcc))
-        colours.append(_ACCENT)
+        colours.append(ACCENT)
 
     width = max(5.0, 1.2 + 0.8 * len(values))
-    fig = _new_figure(width, 4.2)
+    fig = new_figure(width, 4.2)
     ax = fig.add_subplot()
-    _style_axes(ax)
+    style_axes(ax)
     x = list(range(len(values)))
     finite = [v for v in values if math.isfinite(v)]
     refs = [float(r) for r in (reference or [])][: len(values)]
@@ -200,7 +122,7 @@ def plot_hop_spearman(
                 "n/a",
                 ha="center",
                 va="bottom",
-                color=_MUTED,
+                color=MUTED,
                 fontsize=9,
                 fontstyle="italic",
             )
@@ -241,8 +163,8 @@ def plot_hop_spearman(
     ax.set_xticks(x, labels)
     ax.set_xlim(-0.6, len(values) - 0.4)
     ax.set_ylabel("Spearman correlation with target")
-    ax.set_title(_wrap(title, width), fontsize=11)
-    return _save(fig, path)
+    ax.set_title(wrap(title, width), fontsize=11)
+    return save(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +199,7 @@ def plot_feature_importance(
     for v in importance.values:  # values of a category without a share row: append
         if v.category not in order:
             order.append(v.category)
-    colour_of = {c: _CATEGORY_COLOURS[i % len(_CATEGORY_COLOURS)] for i, c in enumerate(order)}
+    colour_of = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(order)}
     rows = [
         v
         for cat in order
@@ -287,11 +209,11 @@ def plot_feature_importance(
     ]
 
     n_rows = max(len(categories), len(rows), 1)
-    fig = _new_figure(10.0, max(3.0, 1.3 + 0.3 * n_rows))
+    fig = new_figure(10.0, max(3.0, 1.3 + 0.3 * n_rows))
     left, right = fig.subplots(1, 2, width_ratios=(1.0, 1.35))
     fig.suptitle(title, fontsize=11)
 
-    _style_axes(left, grid_axis="x")
+    style_axes(left, grid_axis="x")
     if categories:
         y = np.arange(len(categories))
         shares = [c.share for c in categories]
@@ -308,7 +230,7 @@ def plot_feature_importance(
             "no categories",
             ha="center",
             va="center",
-            color=_MUTED,
+            color=MUTED,
             transform=left.transAxes,
         )
         left.set_yticks([])
@@ -316,7 +238,7 @@ def plot_feature_importance(
     left.set_title("per category", fontsize=10)
     left.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
 
-    _style_axes(right, grid_axis="x")
+    style_axes(right, grid_axis="x")
     if rows:
         y = np.arange(len(rows))
         scores = [v.score for v in rows]
@@ -328,7 +250,7 @@ def plot_feature_importance(
             right.text(
                 v.score,
                 yi,
-                f" {_short(v.score)}  (n={v.count})",
+                f" {short(v.score)}  (n={v.count})",
                 va="center",
                 fontsize=8,
                 color="0.2",
@@ -344,195 +266,13 @@ def plot_feature_importance(
             "no values",
             ha="center",
             va="center",
-            color=_MUTED,
+            color=MUTED,
             transform=right.transAxes,
         )
         right.set_yticks([])
     right.set_xlabel("|f_c(value)|   (n = training nodes with that value)")
     right.set_title("per value", fontsize=10)
-    return _save(fig, path)
-
-
-# --------------------------------------------------------------------------------------------
-# Best and worst subgraphs
-# --------------------------------------------------------------------------------------------
-
-_CHAR_W = 0.078  # inches per character at 9 pt (a generous average)
-_LINE_H = 0.17  # inches per text line at 9 pt
-_GAP = 0.38  # inches between boxes (room for the arrow)
-_HEAD_H = 0.38  # inches of a unit heading
-_LEFT = 0.85  # inches of the "best"/"worst" column
-_SCORE_W = 0.85  # inches of the score column
-_CBAR_H = 0.8  # inches reserved for the colorbar
-
-
-def plot_subgraph_chains(
-    path: str | Path,
-    chains: Chains,
-    value_range: tuple[float, float] | None = None,
-    title: str = "Highest- and lowest-scored modules per stage",
-    *,
-    score_label: str = "module score (label units)",
-) -> Path:
-    """Draw subgraphs as chains of layer boxes, coloured by score, grouped per unit.
-
-    Each subgraph is one row: its layers as rounded boxes joined by arrows (input side on the
-    left), every box coloured by the subgraph's score through the viridis colormap, the score
-    written at the right end. Rows are grouped under their unit's name, best ones first.
-
-    Args:
-        path: Output PNG file.
-        chains: ``chains[unit_name]["best" | "worst"]``: sequences of ``(layers, score)`` where
-            ``layers`` holds one ``{feature: value}`` mapping per layer (a unit of several
-            stages is passed flattened). Either key may be missing.
-        value_range: Score range of the colormap; default: the range of the drawn scores.
-        title: Figure title.
-        score_label: Label of the colorbar.
-
-    Returns:
-        The path of the written PNG.
-
-    Raises:
-        ImportError: matplotlib is not installed.
-    """
-    _require_matplotlib()
-    import matplotlib
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize, to_rgb
-    from matplotlib.patches import FancyBboxPatch
-
-    groups: list[tuple[str, list[tuple[str, Chain]]]] = []
-    for unit, kinds in chains.items():
-        rows = [(kind, chain) for kind in ("best", "worst") for chain in kinds.get(kind, ())]
-        groups.append((str(unit), rows))
-    all_chains = [chain for _, rows in groups for _, chain in rows]
-    scores = [float(s) for _, s in all_chains if math.isfinite(s)]
-    labels = [format_layer(layer) for layers, _ in all_chains for layer in layers]
-
-    n_lines = max((label.count("\n") + 1 for label in labels), default=1)
-    max_chars = max((len(line) for label in labels for line in label.split("\n")), default=4)
-    box_w = max(0.75, _CHAR_W * max_chars + 0.3)
-    box_h = 0.14 + _LINE_H * n_lines
-    row_h = box_h + 0.14
-    max_len = max((len(layers) for layers, _ in all_chains), default=1)
-    chain_w = max_len * box_w + (max_len - 1) * _GAP
-    width = max(6.0, _LEFT + chain_w + _SCORE_W + 0.25)
-    body_h = 0.55 + sum(_HEAD_H + row_h * len(rows) + 0.1 for _, rows in groups)
-    height = body_h + _CBAR_H
-
-    if value_range is not None:
-        lo, hi = (float(v) for v in value_range)
-    elif scores:
-        lo, hi = min(scores), max(scores)
-    else:
-        lo, hi = 0.0, 1.0
-    if not hi > lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    norm = Normalize(lo, hi)
-    cmap = matplotlib.colormaps["viridis"]
-
-    fig = _new_figure(width, height, constrained=False)
-    ax = fig.add_axes((0.0, _CBAR_H / height, 1.0, body_h / height))
-    ax.set_xlim(0, width)
-    ax.set_ylim(body_h, 0)  # y grows downwards, in inches
-    ax.set_axis_off()
-    ax.text(0.2, 0.3, title, fontsize=12, fontweight="bold", va="center")
-
-    y = 0.55
-    if not all_chains:
-        ax.text(
-            width / 2, body_h / 2, "no subgraphs to draw", ha="center", va="center", color=_MUTED
-        )
-    for unit, rows in groups:
-        ax.text(0.2, y + _HEAD_H * 0.55, unit, fontsize=11, fontweight="bold", va="center")
-        ax.plot(
-            [0.2 + 0.11 * len(unit) + 0.15, width - 0.2],
-            [y + _HEAD_H * 0.55] * 2,
-            color="0.85",
-            linewidth=0.8,
-        )
-        y += _HEAD_H
-        previous_kind = None
-        for kind, (layers, score) in rows:
-            if previous_kind == "best" and kind == "worst":
-                ax.plot(
-                    [_LEFT - 0.1, _LEFT + chain_w],
-                    [y, y],
-                    color="0.8",
-                    linewidth=0.8,
-                    linestyle=(0, (3, 3)),
-                )
-            previous_kind = kind
-            yc = y + row_h / 2
-            ax.text(
-                _LEFT - 0.15,
-                yc,
-                kind,
-                ha="right",
-                va="center",
-                fontsize=9,
-                color="#2a7d3a" if kind == "best" else "#b03a2e",
-            )
-            finite = math.isfinite(score)
-            face = cmap(norm(score)) if finite else (0.85, 0.85, 0.85, 1.0)
-            r, g, b = to_rgb(face)
-            ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.55 else "white"
-            if not layers:
-                ax.text(_LEFT, yc, "(no layers)", va="center", fontsize=9, color=_MUTED)
-            for i, layer in enumerate(layers):
-                x0 = _LEFT + i * (box_w + _GAP)
-                ax.add_patch(
-                    FancyBboxPatch(
-                        (x0, yc - box_h / 2),
-                        box_w,
-                        box_h,
-                        boxstyle="round,pad=0,rounding_size=0.07",
-                        facecolor=face,
-                        edgecolor="0.25",
-                        linewidth=0.8,
-                    )
-                )
-                ax.text(
-                    x0 + box_w / 2,
-                    yc,
-                    format_layer(layer),
-                    ha="center",
-                    va="center",
-                    fontsize=9,
-                    color=ink,
-                    linespacing=1.15,
-                )
-                if i:
-                    ax.annotate(
-                        "",
-                        xy=(x0, yc),
-                        xytext=(x0 - _GAP, yc),
-                        arrowprops={
-                            "arrowstyle": "-|>",
-                            "color": "0.3",
-                            "shrinkA": 1,
-                            "shrinkB": 1,
-                            "linewidth": 1.0,
-                        },
-                    )
-            end = _LEFT + max(len(layers), 1) * (box_w + _GAP) - _GAP
-            ax.text(
-                end + 0.15,
-                yc,
-                f"{score:.2f}" if finite else "n/a",
-                va="center",
-                fontsize=9,
-                fontweight="bold",
-            )
-            y += row_h
-        y += 0.1
-
-    bar_w = min(4.5, width - 1.0) / width
-    cax = fig.add_axes(((1.0 - bar_w) / 2, 0.45 / height, bar_w, 0.16 / height))
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
-    cax.set_xlabel(score_label, fontsize=9)
-    cax.tick_params(labelsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,9 +333,9 @@ def plot_accuracy_histogram(
     data = np.asarray(values, dtype=float)
     data = data[np.isfinite(data)]
     finite_marks = {k: float(v) for k, v in marks.items() if math.isfinite(v)}
-    fig = _new_figure(8.0, 4.6)
+    fig = new_figure(8.0, 4.6)
     ax = fig.add_subplot()
-    _style_axes(ax)
+    style_axes(ax)
 
     if data.size:
         lo = float(np.percentile(data, low_percentile))
@@ -629,7 +369,7 @@ def plot_accuracy_histogram(
         below = int(np.sum(data < x_lo))
         title = (
             f"Distribution of the {data.size} architectures of the space\n"
-            f"x-axis zoomed to the {_ordinal(low_percentile)} percentile–max "
+            f"x-axis zoomed to the {ordinal(low_percentile)} percentile–max "
             f"({x_lo:.4g}–{x_hi:.4g}): "
             + (f"{below} lower values not shown" if below else "all values shown")
         )
@@ -640,9 +380,9 @@ def plot_accuracy_histogram(
     # overlap no other label.
     colours, zorders = {}, {}
     for i, (name, v) in enumerate(finite_marks.items()):
-        colours[name] = _CATEGORY_COLOURS[(i + 1) % len(_CATEGORY_COLOURS)]
-        style = _MARK_STYLES[i % len(_MARK_STYLES)]
-        zorders[name] = 3 + i % len(_MARK_STYLES)
+        colours[name] = CATEGORY_COLOURS[(i + 1) % len(CATEGORY_COLOURS)]
+        style = MARK_STYLES[i % len(MARK_STYLES)]
+        zorders[name] = 3 + i % len(MARK_STYLES)
         ax.axvline(
             v,
             color=colours[name],
@@ -693,4 +433,4 @@ def plot_accuracy_histogram(
         _headroom(ax, top_count, 1.0 - (0.04 + _LABEL_STEP * len(levels)), log=log)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", frameon=True, fontsize=8.5, framealpha=0.9)
-    return _save(fig, path)
+    return save(fig, path)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from autobuild.search.constraints import Constraint, check_constraints
+from autobuild.search.genome import MAX_FILL_ENUMERATION, full_candidates
 from autobuild.search.layer import LayerGenome, check_insight
 from autobuild.search.methods import METHODS, run_layer_search, run_method, run_random
-from autobuild.search.nsga import (
-    MAX_FILL_ENUMERATION,
-    Objective,
-    SearchResult,
-    full_candidates,
-    pareto_indices,
-    run_search,
-)
+from autobuild.search.nsga import run_search
+from autobuild.search.pareto import pareto_indices
+from autobuild.search.result import Objective, SearchResult
 from autobuild.search.storage import (
     SCHEMA_VERSION,
     EvaluationRecord,
@@ -45,19 +41,18 @@ __all__ = [
     "run_search",
 ]
 
-# Evaluation executors and search reports.
+# Evaluation executors, the hypervolume of a front and the output files of a search.
 from autobuild.search.executors import (
     EVALUATION_EXECUTORS,
     EvaluationExecutor,
     make_evaluate,
 )
-from autobuild.search.reports import (
-    hypervolume,
+from autobuild.search.outputs import (
     pareto_table,
-    plot_fronts,
     read_search_outputs,
     write_search_outputs,
 )
+from autobuild.search.pareto import hypervolume
 
 __all__ += [
     "EVALUATION_EXECUTORS",
@@ -65,7 +60,6 @@ __all__ += [
     "hypervolume",
     "make_evaluate",
     "pareto_table",
-    "plot_fronts",
     "read_search_outputs",
     "write_search_outputs",
 ]

@@ -4,7 +4,7 @@
 ``autobuild-nas``  :func:`~autobuild.search.nsga.run_search` over a reduced space's per-unit
                    candidates (``candidates`` required).
 ``stage-full``     :func:`~autobuild.search.nsga.run_search` over
-                   :func:`~autobuild.search.nsga.full_candidates`.
+                   :func:`~autobuild.search.genome.full_candidates`.
 ``layer-full``     NSGA-II over the whole space with the layer-level genome and mutator of
                    :class:`~autobuild.search.layer.LayerGenome`.
 ``layer-insight``  ``layer-full`` with per-stage restrictions (``insight``, see
@@ -36,23 +36,21 @@ from typing import Any
 import numpy as np
 
 from autobuild.exceptions import ConfigError
+from autobuild.search.archive import Evaluations
 from autobuild.search.constraints import Constraint, check_constraints
+from autobuild.search.genome import full_candidates
 from autobuild.search.layer import LayerGenome, check_insight
 from autobuild.search.nsga import (
-    EvaluateFn,
-    Objective,
-    SearchResult,
     _check_budget,
     _check_objectives,
     _check_prob,
     _constraint_config,
-    _Evaluations,
     _finish,
     _open_search,
     _search,
-    full_candidates,
     run_search,
 )
+from autobuild.search.result import EvaluateFn, Objective, SearchResult
 from autobuild.search.storage import RunStore
 from autobuild.spaces import SearchSpace, Subgraph, Value
 
@@ -280,7 +278,7 @@ def run_random(
     search_id = _open_search(store, name, space, config, seed)
     archs = space.sample(min(budget, space.size()), seed=np.random.default_rng([seed, 2]))
     known: set[str] = set()
-    archive = _Evaluations(
+    archive = Evaluations(
         space, known, evaluate, objs, store, search_id, budget if progress else None, checked
     )
     sizes = [initial] + [batch] * iterations

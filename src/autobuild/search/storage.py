@@ -36,12 +36,19 @@ import numbers
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from autobuild.exceptions import ConfigError, DataError
+from autobuild.search.records import (
+    EVALUATION_COLUMNS,
+    EvaluationRecord,
+    EvaluationStatus,
+    SearchRecord,
+    evaluation_from_row,
+    search_from_row,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -54,8 +61,6 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 """Version of the database layout; a store refuses a file written with another version."""
-
-EvaluationStatus = Literal["ok", "failed"]
 
 _URL_FORM = "sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite:///:memory:"
 _MEMORY = ":memory:"
@@ -88,73 +93,6 @@ CREATE TABLE IF NOT EXISTS evaluations (
     UNIQUE (search_id, arch_id)
 );
 """
-
-
-@dataclass(frozen=True)
-class SearchRecord:
-    """One search as stored.
-
-    Attributes:
-        id: Database id, used by every other call.
-        name: Unique, user-chosen name (``--name``).
-        space_fingerprint: Fingerprint of the search space the search runs in.
-        config: The search configuration (JSON round-tripped).
-        seed: Random seed of the search.
-        created_at: Unix time the search was first created.
-        status: ``"running"`` or ``"finished"``.
-    """
-
-    id: int
-    name: str
-    space_fingerprint: str
-    config: dict[str, Any]
-    seed: int | None
-    created_at: float
-    status: str
-
-    @property
-    def finished(self) -> bool:
-        """Whether :meth:`RunStore.mark_finished` was called for this search."""
-        return self.status == "finished"
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One finished evaluation of one architecture.
-
-    Attributes:
-        search_id: Id of the search it belongs to.
-        seq: 0-based position in the search's evaluation order.
-        arch_id: Canonical architecture id (unique within the search).
-        arch_json: The architecture as canonical JSON text.
-        metrics: Metric name to finite float; may be empty for a failed evaluation.
-        status: ``"ok"`` or ``"failed"``.
-        error: Error text of a failed evaluation, ``None`` for an ok one.
-        started_at: Unix time the evaluation started.
-        finished_at: Unix time the evaluation finished.
-        seconds: ``finished_at - started_at``.
-    """
-
-    search_id: int
-    seq: int
-    arch_id: str
-    arch_json: str
-    metrics: dict[str, float]
-    status: str
-    error: str | None
-    started_at: float
-    finished_at: float
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        """Whether the evaluation succeeded."""
-        return self.status == "ok"
-
-    @property
-    def arch(self) -> Any:
-        """The architecture, parsed from :attr:`arch_json`."""
-        return json.loads(self.arch_json)
 
 
 def parse_storage_url(url: str) -> str:
@@ -389,7 +327,7 @@ class RunStore:
                 row = self._conn.execute(
                     "SELECT * FROM searches WHERE name = ?", (name,)
                 ).fetchone()
-        existing = _search_from_row(row)
+        existing = search_from_row(row)
         differences = []
         if existing.space_fingerprint != space_fingerprint:
             differences.append(
@@ -411,13 +349,13 @@ class RunStore:
         """Return the search called ``name``, or ``None``."""
         self._check_open()
         row = self._conn.execute("SELECT * FROM searches WHERE name = ?", (name,)).fetchone()
-        return None if row is None else _search_from_row(row)
+        return None if row is None else search_from_row(row)
 
     def list_searches(self) -> list[SearchRecord]:
         """Return every search in the store, oldest first."""
         self._check_open()
         rows = self._conn.execute("SELECT * FROM searches ORDER BY id").fetchall()
-        return [_search_from_row(row) for row in rows]
+        return [search_from_row(row) for row in rows]
 
     def mark_finished(self, search_id: int) -> None:
         """Mark a search as finished (idempotent).
@@ -533,19 +471,19 @@ class RunStore:
         """Return every evaluation of a search, in evaluation order (``seq``)."""
         self._check_open()
         rows = self._conn.execute(
-            f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE search_id = ? ORDER BY seq",
+            f"SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE search_id = ? ORDER BY seq",
             (search_id,),
         ).fetchall()
-        return [_evaluation_from_row(row) for row in rows]
+        return [evaluation_from_row(row) for row in rows]
 
     def lookup(self, search_id: int, arch_id: str) -> EvaluationRecord | None:
         """Return the evaluation of ``arch_id`` in a search, or ``None`` if not yet evaluated."""
         self._check_open()
         row = self._conn.execute(
-            f"SELECT {_EVAL_COLUMNS} FROM evaluations WHERE search_id = ? AND arch_id = ?",
+            f"SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE search_id = ? AND arch_id = ?",
             (search_id, arch_id),
         ).fetchone()
-        return None if row is None else _evaluation_from_row(row)
+        return None if row is None else evaluation_from_row(row)
 
     def count(self, search_id: int) -> int:
         """Return how many evaluations (ok and failed) a search has."""
@@ -599,11 +537,6 @@ class _WriteTransaction:
             self._conn.execute("ROLLBACK")
 
 
-_EVAL_COLUMNS = (
-    "search_id, seq, arch_id, arch, metrics, status, error, started_at, finished_at, seconds"
-)
-
-
 def _arch_text(arch_json: Any, arch_id: str) -> str:
     if isinstance(arch_json, str):
         try:
@@ -611,30 +544,3 @@ def _arch_text(arch_json: Any, arch_id: str) -> str:
         except ValueError as exc:
             raise ConfigError(f"arch_json of {arch_id!r} is not valid JSON: {exc}") from exc
     return _canonical_json(arch_json, f"architecture {arch_id!r}")
-
-
-def _search_from_row(row: tuple[Any, ...]) -> SearchRecord:
-    return SearchRecord(
-        id=int(row[0]),
-        name=str(row[1]),
-        space_fingerprint=str(row[2]),
-        config=json.loads(row[3]),
-        seed=None if row[4] is None else int(row[4]),
-        created_at=float(row[5]),
-        status=str(row[6]),
-    )
-
-
-def _evaluation_from_row(row: tuple[Any, ...]) -> EvaluationRecord:
-    return EvaluationRecord(
-        search_id=int(row[0]),
-        seq=int(row[1]),
-        arch_id=str(row[2]),
-        arch_json=str(row[3]),
-        metrics={str(k): float(v) for k, v in json.loads(row[4]).items()},
-        status=str(row[5]),
-        error=row[6],
-        started_at=float(row[7]),
-        finished_at=float(row[8]),
-        seconds=float(row[9]),
-    )

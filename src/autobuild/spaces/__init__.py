@@ -9,9 +9,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from autobuild.exceptions import SearchSpaceError
 from autobuild.spaces._features import CategoricalFeature, Feature, NumericFeature, Value
@@ -31,6 +33,7 @@ __all__ = [
     "StageConfig",
     "Subgraph",
     "Value",
+    "from_spec",
     "from_toml",
     "get",
     "list_spaces",
@@ -71,6 +74,23 @@ def from_toml(path: str | Path) -> SearchSpace:
         return SearchSpace.from_dict(spec)
     except SearchSpaceError as err:
         raise SearchSpaceError(f"{p}: {err}") from err
+
+
+def from_spec(spec: dict[str, Any]) -> SearchSpace:
+    """A space from its declaration (:meth:`SearchSpace.to_dict`, as checkpoints store it).
+
+    The declaration of a built-in space gives that built-in space, which also reads its
+    benchmark's native architecture ids; any other is :meth:`SearchSpace.from_dict`.
+
+    Raises:
+        SearchSpaceError: If ``spec`` is not a valid declaration.
+    """
+    name = spec.get("name")
+    if name in _BUILTIN:
+        builtin = _BUILTIN[name]()
+        if builtin.fingerprint() == json.dumps(spec, sort_keys=True, separators=(",", ":")):
+            return builtin
+    return SearchSpace.from_dict(spec)
 
 
 def get(name: str | Path) -> SearchSpace:

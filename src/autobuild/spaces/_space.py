@@ -67,7 +67,7 @@ class SearchSpace:
         description: Free text shown by ``autobuild spaces``.
         native: Optional codec for a benchmark's own architecture ids.
         builder: Optional ``builder(space, arch)`` returning the network of a validated
-            architecture (see :meth:`build_model`).
+            architecture (see :func:`autobuild.networks.build_model`).
 
     Example:
         >>> from autobuild.spaces import SearchSpace
@@ -290,23 +290,6 @@ class SearchSpace:
             SearchSpaceError: If ``obj`` is malformed or outside the space.
         """
         return parse_architecture(self, obj)
-
-    def build_model(self, arch: Any) -> Any:
-        """The network of ``arch`` (e.g. a ``torch.nn.Module``), for spaces with a builder.
-
-        Args:
-            arch: Any form :meth:`parse` accepts (an :class:`Architecture`, a JSON form, a
-                canonical or native id).
-
-        Raises:
-            SearchSpaceError: If the space has no builder, or ``arch`` is not in the space.
-        """
-        if self.builder is None:
-            raise SearchSpaceError(
-                f"Space {self.name!r} cannot build networks: it has no model builder (only "
-                "built-in benchmark spaces such as 'nasbench-macro' have one)."
-            )
-        return self.builder(self, self.parse(arch))
 
     def to_json(self, arch: Architecture) -> Any:
         """The JSON form of ``arch`` (what :meth:`parse` reads and data files hold)."""

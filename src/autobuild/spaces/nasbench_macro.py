@@ -58,13 +58,6 @@ class NasBenchMacroCodec:
         return "".join(out)
 
 
-def _build(space: SearchSpace, arch: Architecture) -> Any:
-    """The ``torch.nn.Module`` of ``arch`` (imports PyTorch on first use only)."""
-    from autobuild.networks.nasbench_macro import build_nasbench_macro
-
-    return build_nasbench_macro(arch)
-
-
 def nasbench_macro() -> SearchSpace:
     """The NAS-Bench-Macro space (3 stages; 3969 distinct architectures)."""
     mb = ["mb3_k3", "mb6_k5"]
@@ -85,5 +78,4 @@ def nasbench_macro() -> SearchSpace:
             "stage": stages,
         },
         native=NasBenchMacroCodec(),
-        builder=_build,
     )

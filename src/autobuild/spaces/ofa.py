@@ -17,7 +17,7 @@ samplers write it) and the reference code's nested lists of block strings such a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autobuild.spaces._space import Architecture, SearchSpace
@@ -114,27 +114,12 @@ def _default_res(space: SearchSpace) -> Any:
     return getattr(space.global_features[0], "default", None)
 
 
-def _build_mbv3(space: SearchSpace, arch: Architecture) -> Any:
-    """The ``torch.nn.Module`` of an OFA-MobileNetV3 ``arch`` (imports PyTorch on first use)."""
-    from autobuild.networks.ofa import build_ofa_mbv3
-
-    return build_ofa_mbv3(arch)
-
-
-def _build_pn(space: SearchSpace, arch: Architecture) -> Any:
-    """The ``torch.nn.Module`` of an OFA-ProxylessNAS ``arch`` (imports PyTorch on first use)."""
-    from autobuild.networks.ofa import build_ofa_pn
-
-    return build_ofa_pn(arch)
-
-
 def _space(
     name: str,
     description: str,
     depths: list[tuple[int, int]],
     units: Any,
     prefix: str,
-    builder: Callable[[SearchSpace, Architecture], Any],
 ) -> SearchSpace:
     spec: dict[str, Any] = {
         "name": name,
@@ -148,7 +133,7 @@ def _space(
     }
     if units is not None:
         spec["units"] = units
-    return SearchSpace.from_dict(spec, native=OFACodec(prefix), builder=builder)
+    return SearchSpace.from_dict(spec, native=OFACodec(prefix))
 
 
 def ofa_mbv3() -> SearchSpace:
@@ -159,7 +144,6 @@ def ofa_mbv3() -> SearchSpace:
         [(2, 4)] * 5,
         None,
         "mbconv3",
-        _build_mbv3,
     )
 
 
@@ -171,5 +155,4 @@ def ofa_pn() -> SearchSpace:
         [(2, 4)] * 5 + [(1, 1)],
         [["s1"], ["s2"], ["s3"], ["s4"], ["s5", "s6"]],
         "mbconv2",
-        _build_pn,
     )

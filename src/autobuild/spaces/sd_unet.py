@@ -3,7 +3,7 @@
 The space of 765,450 U-Net variants of Stable Diffusion v1.4 that a user with a few dozen
 fine-tuned and evaluated variants (the paper's 68) declares: per stage a channel width and a
 sequence of residual-convolution and attention layers, some switched off. It holds no
-diffusion model and no builder (:meth:`SearchSpace.build_model` refuses it); it is the
+diffusion model and no builder (:func:`autobuild.networks.build_model` refuses it); it is the
 vocabulary the predictor and the subgraph scores speak.
 
 **The real network.** SD v1.4's ``UNet2DConditionModel`` (``CompVis/stable-diffusion-v1-4``)

@@ -30,6 +30,7 @@ from autobuild.ir import (  # noqa: E402
     onnx_to_ir,
     op_index,
 )
+from autobuild.networks import build_model  # noqa: E402
 
 X32 = torch.zeros(1, 3, 32, 32)
 #: sha256 of the reference's 90 op names joined by newlines: the list is append-only.
@@ -123,7 +124,7 @@ def convnet_graph() -> IRGraph:
 
 @pytest.fixture(scope="module")
 def macro_graph() -> IRGraph:
-    net = ab.spaces.get("nasbench-macro").build_model("22212220")
+    net = build_model(ab.spaces.get("nasbench-macro"), "22212220")
     return module_to_ir(net, X32)
 
 

@@ -20,7 +20,9 @@ from autobuild.networks import (
     InvertedResidual,
     NasBenchMacroNet,
     Projection,
+    build_model,
     build_nasbench_macro,
+    can_build,
     count_flops,
     count_params,
 )
@@ -178,12 +180,12 @@ def test_count_flops_warns_about_uncounted_modules() -> None:
 
 
 def test_space_build_model(space: S.SearchSpace) -> None:
-    net = space.build_model("02012100")
+    net = build_model(space, "02012100")
     assert isinstance(net, NasBenchMacroNet)
     assert net.arch == space.parse("02012100")
-    assert isinstance(space.build_model(space.parse("11111111")), NasBenchMacroNet)
+    assert isinstance(build_model(space, space.parse("11111111")), NasBenchMacroNet)
     with pytest.raises(SearchSpaceError):
-        space.build_model("0201210")
+        build_model(space, "0201210")
     with pytest.raises(SearchSpaceError):
         build_nasbench_macro("32012100")
 
@@ -191,10 +193,18 @@ def test_space_build_model(space: S.SearchSpace) -> None:
 def test_space_without_builder(tiny_space: S.SearchSpace) -> None:
     arch = tiny_space.sample(1, seed=0)[0]
     with pytest.raises(SearchSpaceError, match="'tiny' cannot build networks"):
-        tiny_space.build_model(arch)
+        build_model(tiny_space, arch)
     decl = S.get("nasbench-macro").to_dict()
-    with pytest.raises(SearchSpaceError, match="cannot build networks"):
-        S.SearchSpace.from_dict(decl).build_model([[{"op": "proj"}], [{"op": "proj"}], []])
+    # The same declaration is the same space; only the name in common is not.
+    same = S.SearchSpace.from_dict(decl)  # without the built-in's native ids
+    arch = same.canonical_id(S.get("nasbench-macro").parse("22212220"))
+    assert isinstance(build_model(same, arch), NasBenchMacroNet)
+    assert can_build(S.SearchSpace.from_dict(decl))
+    decl["stage"][2]["max_layers"] = 2
+    other = S.SearchSpace.from_dict(decl)
+    assert not can_build(other)
+    with pytest.raises(SearchSpaceError, match="'nasbench-macro' cannot build networks"):
+        build_model(other, [[{"op": "proj"}], [{"op": "proj"}], []])
 
 
 def test_from_dict_passes_the_builder_through(tiny_space: S.SearchSpace) -> None:
@@ -205,7 +215,7 @@ def test_from_dict_passes_the_builder_through(tiny_space: S.SearchSpace) -> None
         return sp.canonical_id(arch)
 
     sp = S.SearchSpace.from_dict(tiny_space.to_dict(), builder=builder)
-    assert sp.build_model([[{"kernel": 3, "expand": 6}], []]) == "3:6|"
+    assert build_model(sp, [[{"kernel": 3, "expand": 6}], []]) == "3:6|"
     assert calls == [sp.parse("3:6|")]
 
 

@@ -15,6 +15,7 @@ from autobuild.networks import (
     OFAMobileNetV3,
     OFAProxylessNAS,
     SqueezeExcite,
+    build_model,
     build_ofa_mbv3,
     build_ofa_pn,
     count_flops,
@@ -277,7 +278,7 @@ def test_space_build_model_and_cost_evaluator() -> None:
     for name, cls in (("ofa-mbv3", OFAMobileNetV3), ("ofa-pn", OFAProxylessNAS)):
         space = S.get(name)
         arch = space.sample(1, seed=0)[0]
-        net = space.build_model(arch)
+        net = build_model(space, arch)
         assert isinstance(net, cls)
         assert net.arch == arch
         assert net.input_shape == (3, int(arch.globals[0]), int(arch.globals[0]))
@@ -297,4 +298,4 @@ def test_bad_architectures_are_search_space_errors() -> None:
     with pytest.raises(SearchSpaceError):
         build_ofa_mbv3(_ofa_dict([2] * 5 + [1], 3, 3, pn=True))  # a PN dict is not MBv3
     with pytest.raises(SearchSpaceError):
-        S.get("ofa-pn").build_model({"ks": [3] * 21, "e": [3] * 21, "d": [2] * 6})
+        build_model(S.get("ofa-pn"), {"ks": [3] * 21, "e": [3] * 21, "d": [2] * 6})

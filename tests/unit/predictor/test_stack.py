@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autobuild.predictor.metrics import spearman
+from autobuild.metrics import spearman
 from autobuild.predictor.nn.wide import ridge_loo
 from autobuild.predictor.stack import GRID_STEP, StackChoice, choose_stack, fold_parts
 

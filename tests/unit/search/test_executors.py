@@ -15,7 +15,8 @@ from autobuild.data import LabeledData
 from autobuild.evaluation import CostEvaluator, LookupEvaluator
 from autobuild.exceptions import ConfigError, EvaluationError
 from autobuild.search.executors import EvaluationExecutor, make_evaluate
-from autobuild.search.nsga import full_candidates, run_search
+from autobuild.search.genome import full_candidates
+from autobuild.search.nsga import run_search
 from autobuild.spaces import Architecture, SearchSpace
 
 OBJECTIVES = [("acc", "max"), ("cost", "min")]

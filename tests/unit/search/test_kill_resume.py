@@ -17,7 +17,9 @@ from tests.unit.search._evaluators import LoggedTableEvaluator, TableEvaluator, 
 import autobuild as ab
 from autobuild.exceptions import EvaluationError
 from autobuild.search import RunStore, make_evaluate
-from autobuild.search.nsga import SearchResult, full_candidates, run_search
+from autobuild.search.genome import full_candidates
+from autobuild.search.nsga import run_search
+from autobuild.search.result import SearchResult
 from autobuild.spaces import Architecture, SearchSpace
 
 OBJECTIVES = [("acc", "max"), ("cost", "min")]
@@ -29,7 +31,8 @@ import sys
 
 import autobuild as ab
 from autobuild.search import RunStore, make_evaluate
-from autobuild.search.nsga import full_candidates, run_search
+from autobuild.search.genome import full_candidates
+from autobuild.search.nsga import run_search
 from tests.unit.search._evaluators import LoggedTableEvaluator
 
 db, log, block_after = sys.argv[1], sys.argv[2], int(sys.argv[3])

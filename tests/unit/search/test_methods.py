@@ -13,7 +13,8 @@ import pytest
 import autobuild as ab
 from autobuild.exceptions import ConfigError
 from autobuild.search import METHODS, LayerGenome, RunStore, run_method
-from autobuild.search.nsga import SearchResult, full_candidates
+from autobuild.search.genome import full_candidates
+from autobuild.search.result import SearchResult
 from autobuild.spaces import Architecture, SearchSpace, StageConfig
 
 OBJECTIVES = [("acc", "max"), ("cost", "min")]

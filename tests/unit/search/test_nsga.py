@@ -11,7 +11,10 @@ import pytest
 import autobuild as ab
 from autobuild.exceptions import AutobuildWarning, ConfigError
 from autobuild.search import RunStore
-from autobuild.search.nsga import SearchResult, full_candidates, pareto_indices, run_search
+from autobuild.search.genome import full_candidates
+from autobuild.search.nsga import run_search
+from autobuild.search.pareto import pareto_indices
+from autobuild.search.result import SearchResult
 from autobuild.spaces import Architecture, SearchSpace
 
 OBJECTIVES = [("acc", "max"), ("cost", "min")]

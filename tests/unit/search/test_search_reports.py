@@ -1,4 +1,4 @@
-"""Tests of the search reports: hypervolume, Pareto table, output files, fronts plot."""
+"""Tests of the search outputs: hypervolume, Pareto table, output files, fronts plot."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ from tests.unit.search._evaluators import TableEvaluator
 
 import autobuild as ab
 from autobuild.exceptions import ConfigError
+from autobuild.reports import plot_fronts
 from autobuild.search.executors import make_evaluate
-from autobuild.search.nsga import SearchResult, full_candidates, run_search
-from autobuild.search.reports import hypervolume, pareto_table, plot_fronts, write_search_outputs
+from autobuild.search.genome import full_candidates
+from autobuild.search.nsga import run_search
+from autobuild.search.outputs import pareto_table, write_search_outputs
+from autobuild.search.pareto import hypervolume
+from autobuild.search.result import SearchResult
 from autobuild.spaces import SearchSpace
 
 OBJECTIVES = [("acc", "max"), ("cost", "min")]

@@ -12,6 +12,7 @@ import pytest
 import autobuild.spaces as S
 from autobuild.cli.main import main
 from autobuild.exceptions import SearchSpaceError
+from autobuild.networks import build_model
 from autobuild.spaces import Architecture, SearchSpace
 from autobuild.spaces.sd_unet import ORIGINAL_WIDTHS, SAME, SD_V1_4, WIDTHS
 
@@ -84,7 +85,7 @@ def test_declaration_round_trips(sd):
 
 def test_no_builder(sd):
     with pytest.raises(SearchSpaceError, match="'sd-unet' cannot build networks"):
-        sd.build_model(SD_V1_4)
+        build_model(sd, SD_V1_4)
 
 
 # ---------------------------------------------------------------------- counts

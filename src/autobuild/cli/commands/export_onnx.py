@@ -40,10 +40,11 @@ class ExportOnnxCommand(Command):
         from autobuild import spaces
         from autobuild._atomic import write_json_atomic
         from autobuild.ir import export_onnx, onnx_to_ir
+        from autobuild.networks import build_model
 
         space = spaces.get(args.space)
         arch = space.parse(args.arch)
-        model = space.build_model(arch)
+        model = build_model(space, arch)
         shape = args.input_shape or getattr(model, "input_shape", None)
         if shape is None:
             raise CLIUsageError(

@@ -38,8 +38,7 @@ class FrontsCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         import numpy as np
 
-        from autobuild.search import hypervolume, plot_fronts, read_search_outputs
-        from autobuild.search.nsga import pareto_indices
+        from autobuild.search import hypervolume, pareto_indices, read_search_outputs
 
         names = [d.name or str(d) for d in args.dirs]
         if args.names is not None:
@@ -89,6 +88,8 @@ class FrontsCommand(Command):
                     f"--out plots two objectives; these searches have {len(objectives)}."
                 )
             try:
+                from autobuild.reports import plot_fronts
+
                 plot_fronts(
                     args.out,
                     {n: (v, directions) for n, (_, v) in zip(names, runs, strict=True)},

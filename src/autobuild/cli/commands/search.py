@@ -239,7 +239,7 @@ def _constraints(texts: list[str]) -> list[Any]:
 
 
 def _plot_search_front(args: argparse.Namespace, result: Any) -> Path:
-    from autobuild.search import plot_fronts
+    from autobuild.reports import plot_fronts
 
     return plot_fronts(
         args.out / "front.png",

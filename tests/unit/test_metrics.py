@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from autobuild.predictor.metrics import kendall, rankdata, regression_metrics, spearman
+from autobuild.metrics import kendall, rankdata, regression_metrics, spearman
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -1,4 +1,4 @@
-"""Held-out quality metrics of a predictor, in raw label units.
+"""Rank and error metrics of predictions against labels (predictors, baselines, benchmarks).
 
 Spearman's rho and Kendall's tau-b are computed with NumPy rather than ``scipy.stats``:
 importing ``scipy.stats`` adds about 60 MiB of resident memory to the training process,
