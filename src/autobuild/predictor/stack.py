@@ -17,10 +17,13 @@ import torch
 from autobuild.metrics import spearman
 from autobuild.predictor.nn.wide import monotone_apply, monotone_fit, ridge_loo
 
-__all__ = ["GRID_STEP", "StackChoice", "choose_stack", "fold_parts"]
+__all__ = ["GRID_STEP", "SPEARMAN_TIE", "StackChoice", "choose_stack", "fold_parts"]
 
 #: Spacing of the weight grid on the simplex (gnn, ridge, hop).
 GRID_STEP = 0.1
+#: Weightings whose held-out Spearman is this close to the best one count as ties, broken
+#: by the smaller held-out absolute error (the predicted values matter too, not only ranks).
+SPEARMAN_TIE = 0.002
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,10 @@ def choose_stack(
 
     The hop whose norms rank ``target`` best is the stacked hop. Then every ``(gnn, ridge,
     hop)`` weighting on the :data:`GRID_STEP` grid of the simplex is scored by the Spearman of
-    its blend, and the best kept; ties favour the GNN, then the ridge. A part without a
-    Spearman (constant predictions, e.g. a hop norm on a one-value space) is never picked.
+    its blend; of those within :data:`SPEARMAN_TIE` of the best, the one with the smallest
+    mean absolute error is kept, and exact ties favour the GNN, then the ridge. A part
+    without a Spearman (constant predictions, e.g. a hop norm on a one-value space) is never
+    picked.
 
     Args:
         target: `n` labels.
@@ -113,8 +118,11 @@ def choose_stack(
         for j in range(steps + 1)
         for i in range(steps + 1 - j)
     ]
-    scores = [spearman(target, (1 - w - h) * deep + w * wide + h * hops[:, hop]) for w, h in grid]
-    best = int(np.argmax(np.nan_to_num(scores, nan=-np.inf)))
+    blends = [(1 - w - h) * deep + w * wide + h * hops[:, hop] for w, h in grid]
+    scores = np.nan_to_num([spearman(target, b) for b in blends], nan=-np.inf)
+    near = np.flatnonzero(scores >= scores.max() - SPEARMAN_TIE)
+    errors = [float(np.mean(np.abs(blends[i] - target))) for i in near]
+    best = int(near[int(np.argmin(errors))])
     weight, hop_weight = grid[best]
     return StackChoice(
         weight=weight,

@@ -7,7 +7,13 @@ import pytest
 
 from autobuild.metrics import spearman
 from autobuild.predictor.nn.wide import ridge_loo
-from autobuild.predictor.stack import GRID_STEP, StackChoice, choose_stack, fold_parts
+from autobuild.predictor.stack import (
+    GRID_STEP,
+    SPEARMAN_TIE,
+    StackChoice,
+    choose_stack,
+    fold_parts,
+)
 
 
 @pytest.fixture
@@ -21,7 +27,7 @@ def _noisy(target, scale, seed):
 
 def test_a_perfect_ridge_takes_all_the_weight(target):
     deep, hops = _noisy(target, 1.0, 1), np.stack([_noisy(target, 1.0, 2)] * 3, 1)
-    choice = choose_stack(target, deep, target * 2 + 1, hops)
+    choice = choose_stack(target, deep, target.copy(), hops)
     assert (choice.weight, choice.hop_weight) == (1.0, 0.0)
     assert choice.srcc == pytest.approx(1.0)
     assert choice.srcc_wide == pytest.approx(1.0)
@@ -79,3 +85,16 @@ def test_fold_parts_map_norms_monotonically_and_fit_the_ridge_on_the_training_ha
     np.testing.assert_allclose(hops[:, 1], t[:40].mean())  # a constant norm: the mean
     coef, intercept, _ = ridge_loo(x[:40], t[:40])
     np.testing.assert_allclose(wide, x[40:] @ coef + intercept)
+
+
+def test_near_ties_go_to_the_smaller_absolute_error(target):
+    # The ridge ranks as well as the GNN but is off by a constant: the GNN is kept.
+    deep = target.copy()
+    choice = choose_stack(target, deep, deep + 5.0, _noisy(target, 3.0, 1)[:, None])
+    assert (choice.weight, choice.hop_weight) == (0.0, 0.0)
+    # A ridge that ranks a little better, within the tie, but is far off, is not preferred.
+    deep = _noisy(target, 0.05, 2)
+    better = target * 1.0 + 3.0
+    choice = choose_stack(target, deep, better, _noisy(target, 3.0, 3)[:, None])
+    assert choice.srcc >= choice.srcc_wide - SPEARMAN_TIE
+    assert choice.weight < 1.0
