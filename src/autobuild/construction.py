@@ -2,7 +2,7 @@
 
 AutoBuild keeps the ``K`` best-scored subgraphs of every unit (stage); their product is a
 reduced search space whose architectures are ranked by the sum of their units' scores, and
-the top-1 of every unit is the single built architecture (Mills et al., CVPR 2024, Sec. 3.3).
+the top-1 of every unit is the single built architecture (Mills et al., CVPR 2024, Sec. 5.1).
 Several predictors (e.g. one per target equation) combine by the union of their top-K sets.
 :func:`rerank` orders built architectures by a predictor's whole-architecture prediction
 instead, a non-additive step that can capture interactions between stages.

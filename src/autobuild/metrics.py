@@ -1,8 +1,8 @@
 """Rank and error metrics of predictions against labels (predictors, baselines, benchmarks).
 
 Spearman's rho and Kendall's tau-b are computed with NumPy rather than ``scipy.stats``:
-importing ``scipy.stats`` adds about 60 MiB of resident memory to the training process,
-whose budget is 400 MiB (``benchmarks/train.py``). The tests compare both with SciPy.
+importing ``scipy.stats`` adds tens of MiB of resident memory to a training process (peak
+memory is reported by ``benchmarks/train.py``). The tests compare both with SciPy.
 """
 
 from __future__ import annotations

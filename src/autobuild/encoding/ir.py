@@ -1,9 +1,10 @@
 """ONNX IR encoding: an architecture becomes the op graph of its exported network.
 
-The fine-grained graph format of AutoBuild (Mills et al., CVPR 2024, Sec. 4):
-the space builds the architecture's ``torch.nn.Module``, which is exported to ONNX and
-converted by :func:`autobuild.ir.module_to_ir` into one node per primitive op (plus input
-and output dummies) with data-flow edges. Every node has three FE-MLP categories:
+The fine-grained graph format of AutoBuild (Mills et al., CVPR 2024, Sec. 3.1 and 5.1):
+:func:`autobuild.networks.build_model` builds the architecture's ``torch.nn.Module``, which
+is exported to ONNX and converted by :func:`autobuild.ir.module_to_ir` into one node per
+primitive op (plus input and output dummies) with data-flow edges. Every node has three
+FE-MLP categories:
 
 * ``op``: the op type, an index into the append-only :data:`autobuild.ir.OP_VOCABULARY`
   (unknown ops share the out-of-vocabulary index 0);

@@ -2,7 +2,7 @@
 
 A network is exported to ONNX and becomes an :class:`IRGraph`: one node per primitive op plus
 ``input_dummy``/``output_dummy`` nodes, data-flow edges, and per-node op index, shape and
-attribute slots (AutoBuild, Mills et al. CVPR 2024, Sec. 4). Conversion needs the
+attribute slots (AutoBuild, Mills et al. CVPR 2024, Sec. 3.1 and 5.1). Conversion needs the
 optional ``onnx`` package (``pip install 'autobuild[ir]'``); :mod:`autobuild.ir.vocabulary`
 and :class:`IRGraph` do not.
 

@@ -5,9 +5,8 @@ the functions, so ``import autobuild`` never requires it.
 
 Export (:func:`export_onnx`, :func:`module_to_ir`) uses the TorchScript-based exporter
 (``torch.onnx.export(..., dynamo=False)``) in eval mode under ``torch.no_grad()``, with
-``do_constant_folding=True`` and ``training=TrainingMode.EVAL``. It is about 10x faster than
-the ``torch.export``-based exporter (torch 2.13, one NAS-Bench-Macro network, one thread:
-~0.1 s against ~1.3-1.9 s; the latter also needs ``onnxscript``). In eval mode the exporter
+``do_constant_folding=True`` and ``training=TrainingMode.EVAL``: it is much faster than the
+``torch.export``-based exporter, which also needs ``onnxscript``. In eval mode the exporter
 folds every BatchNorm that follows a convolution into it, so the graph is the inference graph
 ONNX runtimes execute: ``Conv`` nodes (with a bias input, hence ``has_bias = 1``) and no
 ``BatchNormalization`` nodes for Conv+BN pairs; ``Dropout`` disappears as well.

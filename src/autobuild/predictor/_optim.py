@@ -2,8 +2,8 @@
 
 Written by hand because constructing any ``torch.optim`` optimizer imports ``torch._dynamo``
 (torch 2.13: ``Optimizer.add_param_group`` is wrapped by ``torch._compile._disable_dynamo``),
-which adds about 70 MiB of resident memory to a process whose whole budget for training is
-400 MiB (``benchmarks/train.py``). The update is ``torch.optim.AdamW``'s (Loshchilov & Hutter,
+which adds tens of MiB of resident memory to a training process (peak memory is reported by
+``benchmarks/train.py``). The update is ``torch.optim.AdamW``'s (Loshchilov & Hutter,
 ICLR 2019; bias-corrected moments, decoupled weight decay), and the tests check that both
 produce the same parameters step by step.
 """

@@ -28,8 +28,7 @@ from autobuild.spaces import Architecture, SearchSpace
 
 __all__ = ["Evaluations"]
 
-# The search's logger: these messages kept their logger name when this module was split out of
-# :mod:`autobuild.search.nsga`, so logging configured for that name still applies.
+# The search loop's logger: its evaluations are part of the search's log.
 logger = logging.getLogger("autobuild.search.nsga")
 
 #: pymoo's objective value (a cost) of a failed evaluation.

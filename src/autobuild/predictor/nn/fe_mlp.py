@@ -12,7 +12,7 @@ __all__ = ["FeatureEmbedding"]
 
 
 class FeatureEmbedding(nn.Module):
-    r"""Hop-0 node embedding of AutoBuild (Mills et al., CVPR 2024, Sec. 3.1).
+    r"""Hop-0 node embedding of AutoBuild (Mills et al., CVPR 2024, Sec. 4.3).
 
     Each categorical category ``c`` maps a value index through its own embedding and a linear
     map to one scalar; each numeric category of width ``w`` maps its ``w`` columns through

@@ -44,8 +44,7 @@ class AutoBuildNet(nn.Module):
         isolate_embedding: Stop the gradient from the GNN into the FE-MLP, so the FE-MLP
             learns from the hop-0 ranking term alone. The GNN normalises its input with
             BatchNorm, which makes the gradient it sends back to the FE-MLP dwarf the hop-0
-            term's; on NAS-Bench-Macro hop-0 Spearman then varies from 0.162 to 0.884 across
-            seeds, against 0.942-0.955 when isolated (README, ablations).
+            term's, and hop 0's ranking becomes unstable across seeds (README, "Defaults").
         unit_max_layers: Most layers of each unit of the space; when given, the network also
             has an *additive unit head* (:meth:`unit_contributions`).
         wide: A one-hot linear term blended with the regressor's prediction (fitted in
@@ -206,7 +205,7 @@ class AutoBuildNet(nn.Module):
             )
         length = batch.unit_len
         # Hop 0 is the FE-MLP's: it learns from the hop-0 ranking term (or through the GNN),
-        # never from the unit head, whose gradient would collapse it (measured).
+        # never from the unit head, whose gradient would collapse it.
         first = hops[0].detach()
         norms = torch.stack([h.abs().sum(-1) for h in (first, *hops[1:])])  # (M+1) x N
         if self.training:
