@@ -96,8 +96,8 @@ class WideTerm(nn.Module):
     def _load_from_state_dict(
         self, state_dict: dict[str, Tensor], prefix: str, *args: Any
     ) -> None:
-        # States saved before the stack had a monotone hop map: a ridge-only blend has no hop
-        # (weight 0); an affine map ``scale * norm + shift`` is exactly two-knot linear.
+        # Older states: a ridge-only blend has no hop (weight 0), and an affine hop map
+        # ``hop_scale * norm + hop_shift`` is exactly a knot map along that line, with its slope.
         if prefix + "blend" in state_dict and prefix + "hop_weight" not in state_dict:
             state_dict[prefix + "hop"] = torch.zeros((), dtype=torch.long)
             state_dict[prefix + "hop_weight"] = torch.zeros(())
@@ -211,7 +211,7 @@ def monotone_fit(
     evenly spaced levels), increasing or decreasing by the sign of the least-squares slope
     (:func:`affine_fit`); a ramp of a thousandth of the label spread keeps it strictly
     monotone. It keeps every rank distinction of ``x`` (an isotonic fit pools neighbours
-    into ties, which on a few noisy labels throws most of the ranking away) and gives its
+    into ties, which on a few noisy labels throws ranking information away) and gives its
     outputs the labels' distribution, so a skewed label is not misplaced as by a line.
     Beyond the outer knots the map continues with the least-squares slope.
 
