@@ -46,6 +46,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from autobuild.exceptions import ConfigError
+
 __all__ = ["count_flops", "count_params"]
 
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -98,11 +100,11 @@ def count_flops(
         The exact MAC count as a Python int.
 
     Raises:
-        ValueError: If ``input_shape`` is empty or has a non-positive dimension.
+        ConfigError: If ``input_shape`` is empty or has a non-positive dimension.
     """
     shape = tuple(int(d) for d in input_shape)
     if not shape or any(d <= 0 for d in shape):
-        raise ValueError(
+        raise ConfigError(
             f"`input_shape` must be the non-empty shape of one sample, got {tuple(input_shape)}."
         )
     total = 0

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from autobuild.exceptions import ConfigError
 from autobuild.spaces import Architecture
 from autobuild.spaces.nasbench_macro import nasbench_macro
 
@@ -80,9 +81,9 @@ class InvertedResidual(nn.Module):
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
-            raise ValueError(f"`stride` must be 1 or 2, got {stride!r}.")
+            raise ConfigError(f"`stride` must be 1 or 2, got {stride!r}.")
         if kernel_size % 2 != 1:
-            raise ValueError(f"`kernel_size` must be odd, got {kernel_size!r}.")
+            raise ConfigError(f"`kernel_size` must be odd, got {kernel_size!r}.")
         hidden = in_channels * expansion
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -196,10 +197,10 @@ def build_nasbench_macro(arch: Any, num_classes: int = 10) -> NasBenchMacroNet:
 
     Raises:
         SearchSpaceError: If ``arch`` is not an architecture of the space.
-        ValueError: If ``num_classes`` is not a positive integer.
+        ConfigError: If ``num_classes`` is not a positive integer.
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
+        raise ConfigError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
     return NasBenchMacroNet(nasbench_macro().parse(arch), num_classes)
 
 

@@ -83,6 +83,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from autobuild.exceptions import ConfigError
 from autobuild.spaces import Architecture
 from autobuild.spaces.ofa import ofa_mbv3, ofa_pn
 
@@ -221,13 +222,15 @@ class MBConv(nn.Module):
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
-            raise ValueError(f"`stride` must be 1 or 2, got {stride!r}.")
+            raise ConfigError(f"`stride` must be 1 or 2, got {stride!r}.")
         if kernel_size < 1 or kernel_size % 2 != 1:
-            raise ValueError(f"`kernel_size` must be a positive odd integer, got {kernel_size!r}.")
+            raise ConfigError(
+                f"`kernel_size` must be a positive odd integer, got {kernel_size!r}."
+            )
         if not expand_ratio >= 1:
-            raise ValueError(f"`expand_ratio` must be at least 1, got {expand_ratio!r}.")
+            raise ConfigError(f"`expand_ratio` must be at least 1, got {expand_ratio!r}.")
         if activation not in _ACTIVATIONS:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown `activation` {activation!r}; expected one of {sorted(_ACTIVATIONS)}."
             )
         self.in_channels = in_channels
@@ -400,7 +403,7 @@ def build_ofa_mbv3(
 
     Raises:
         SearchSpaceError: If ``arch`` is not an architecture of the space.
-        ValueError: If ``width_mult``, ``num_classes`` or ``dropout_rate`` is invalid.
+        ConfigError: If ``width_mult``, ``num_classes`` or ``dropout_rate`` is invalid.
     """
     _check_options(width_mult, num_classes, dropout_rate)
     return OFAMobileNetV3(
@@ -430,7 +433,7 @@ def build_ofa_pn(
 
     Raises:
         SearchSpaceError: If ``arch`` is not an architecture of the space.
-        ValueError: If ``width_mult``, ``num_classes`` or ``dropout_rate`` is invalid.
+        ConfigError: If ``width_mult``, ``num_classes`` or ``dropout_rate`` is invalid.
     """
     _check_options(width_mult, num_classes, dropout_rate)
     return OFAProxylessNAS(
@@ -448,15 +451,15 @@ def _check_options(width_mult: Any, num_classes: Any, dropout_rate: Any) -> None
         or not math.isfinite(width_mult)
         or width_mult <= 0
     ):
-        raise ValueError(f"`width_mult` must be a positive number, got {width_mult!r}.")
+        raise ConfigError(f"`width_mult` must be a positive number, got {width_mult!r}.")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
+        raise ConfigError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
     if (
         isinstance(dropout_rate, bool)
         or not isinstance(dropout_rate, int | float)
         or not 0 <= dropout_rate < 1
     ):
-        raise ValueError(f"`dropout_rate` must be in [0, 1), got {dropout_rate!r}.")
+        raise ConfigError(f"`dropout_rate` must be in [0, 1), got {dropout_rate!r}.")
 
 
 def _resolution(arch: Architecture) -> int:

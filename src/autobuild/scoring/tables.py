@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from autobuild._atomic import write_csv_atomic, write_json_atomic
+from autobuild.exceptions import ConfigError
 from autobuild.spaces import SearchSpace, Subgraph, Value
 
 __all__ = [
@@ -135,7 +136,7 @@ def _row(record: Any, space: SearchSpace | None) -> dict[str, Any]:
     if not isinstance(record, SubgraphScore):
         return dataclasses.asdict(record)
     if space is None:
-        raise ValueError("`space` is required to write subgraph scores.")
+        raise ConfigError("`space` is required to write subgraph scores.")
     return {
         "stage": record.unit_name,
         "n_layers": record.n_layers,

@@ -15,7 +15,7 @@ from tests.conftest import nasbench_file
 from torch import nn
 
 import autobuild.spaces as S
-from autobuild.exceptions import SearchSpaceError
+from autobuild.exceptions import ConfigError, SearchSpaceError
 from autobuild.networks import (
     InvertedResidual,
     NasBenchMacroNet,
@@ -63,7 +63,7 @@ def test_num_classes() -> None:
     assert net.classifier.out_features == 100
     with torch.no_grad():
         assert net.eval()(torch.zeros(1, *CIFAR)).shape == (1, 100)
-    with pytest.raises(ValueError, match="num_classes"):
+    with pytest.raises(ConfigError, match="num_classes"):
         build_nasbench_macro("21000000", num_classes=0)
 
 

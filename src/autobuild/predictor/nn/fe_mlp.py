@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from autobuild.exceptions import ConfigError
+
 __all__ = ["FeatureEmbedding"]
 
 
@@ -59,7 +61,7 @@ class FeatureEmbedding(nn.Module):
         self.cat_sizes = [int(s) for s in cat_sizes]
         self.slot_columns = [int(k) for k in slot_columns]
         if any(not 2 <= k < len(self.cat_sizes) for k in self.slot_columns):
-            raise ValueError(
+            raise ConfigError(
                 f"Slot columns must index categorical categories after stage and position "
                 f"(2..{len(self.cat_sizes) - 1}), got {self.slot_columns}."
             )
@@ -68,7 +70,7 @@ class FeatureEmbedding(nn.Module):
         else:
             self.numeric_widths = [int(w) for w in num_numeric]
         if any(w < 1 for w in self.numeric_widths):
-            raise ValueError(f"Numeric category widths must be >= 1, got {self.numeric_widths}.")
+            raise ConfigError(f"Numeric category widths must be >= 1, got {self.numeric_widths}.")
         self.num_numeric = len(self.numeric_widths)
         offsets = torch.zeros(len(self.cat_sizes), dtype=torch.long)
         if self.cat_sizes:
@@ -139,10 +141,10 @@ class FeatureEmbedding(nn.Module):
         """The hop-0 scalar of scalar numeric category ``category`` at normalised ``values``.
 
         Raises:
-            ValueError: If the category is wider than one column.
+            ConfigError: If the category is wider than one column.
         """
         if self.numeric_widths[category] != 1:
-            raise ValueError(
+            raise ConfigError(
                 f"Numeric category {category} has {self.numeric_widths[category]} columns; "
                 "per-value scores exist only for scalar categories."
             )

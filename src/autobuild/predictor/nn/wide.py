@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from autobuild.encoding import Category, GraphBatch
+from autobuild.exceptions import ConfigError
 
 __all__ = ["HOP_KNOTS", "WideTerm", "affine_fit", "monotone_apply", "monotone_fit", "ridge_loo"]
 
@@ -67,7 +68,9 @@ class WideTerm(nn.Module):
     ) -> None:
         super().__init__()
         if [c.name for c in categorical[:2]] != ["stage", "layer"]:
-            raise ValueError("The wide term needs sequence-graph categories (stage, layer first).")
+            raise ConfigError(
+                "The wide term needs sequence-graph categories (stage, layer first)."
+            )
         slots = num_stages * max_layers
         self.max_layers = max_layers
         col = slots  # columns 0..slots-1: a layer is present at (stage, position)
@@ -158,7 +161,7 @@ class WideTerm(nn.Module):
         dtype = deep.dtype
         if float(self.hop_weight) > 0:
             if hop_norm is None:
-                raise ValueError(f"The stack weighs hop {int(self.hop)}; pass its norms.")
+                raise ConfigError(f"The stack weighs hop {int(self.hop)}; pass its norms.")
             hop = monotone_apply(
                 hop_norm.to(dtype),
                 self.hop_knots.to(dtype),
