@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,13 +24,23 @@ BUILT_IN: dict[str, Callable[[Architecture], nn.Module]] = {
 }
 
 
+@functools.cache
+def _built_in_fingerprint(name: str) -> str:
+    return spaces.get(name).fingerprint()
+
+
 def _builder(space: SearchSpace) -> Callable[[Architecture], Any] | None:
+    if not isinstance(space, SearchSpace):
+        raise SearchSpaceError(
+            f"`space` must be a SearchSpace (e.g. ab.spaces.get('nasbench-macro')), got "
+            f"{type(space).__name__}."
+        )
     if space.builder is not None:
         user = space.builder
         return lambda arch: user(space, arch)
     build = BUILT_IN.get(space.name)
     # A space that only shares a built-in's name (a user's own declaration) is not that space.
-    if build is not None and space.fingerprint() == spaces.get(space.name).fingerprint():
+    if build is not None and space.fingerprint() == _built_in_fingerprint(space.name):
         return build
     return None
 

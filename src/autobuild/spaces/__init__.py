@@ -85,6 +85,11 @@ def from_spec(spec: dict[str, Any]) -> SearchSpace:
     Raises:
         SearchSpaceError: If ``spec`` is not a valid declaration.
     """
+    if not isinstance(spec, dict):
+        raise SearchSpaceError(
+            f"A space declaration must be a dict (SearchSpace.to_dict()), got "
+            f"{type(spec).__name__}."
+        )
     name = spec.get("name")
     if name in _BUILTIN:
         builtin = _BUILTIN[name]()

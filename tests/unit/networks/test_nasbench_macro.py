@@ -219,7 +219,7 @@ def test_from_dict_passes_the_builder_through(tiny_space: S.SearchSpace) -> None
     assert calls == [sp.parse("3:6|")]
 
 
-def test_spaces_import_networks_lazily() -> None:
+def test_spaces_never_import_networks() -> None:
     code = (
         "import sys, autobuild.spaces as S; S.get('nasbench-macro'); "
         "print('autobuild.networks' in sys.modules)"
@@ -240,3 +240,11 @@ def test_counts_match_the_benchmark(key: str, bench: dict[str, dict[str, float]]
     net = build_nasbench_macro(key)
     assert count_params(net) == bench[key]["params"]
     assert count_flops(net, CIFAR) == bench[key]["flops"]
+
+
+def test_build_model_needs_a_space() -> None:
+    with pytest.raises(SearchSpaceError, match=r"must be a SearchSpace .*got str"):
+        build_model("nasbench-macro", "22212220")  # type: ignore[arg-type]
+    with pytest.raises(SearchSpaceError, match="must be a dict"):
+        S.from_spec(["nasbench-macro"])  # type: ignore[arg-type]
+    assert S.from_spec(S.get("ofa-pn").to_dict()).native is not None  # the built-in's ids
