@@ -62,7 +62,8 @@ from _common import overrides as parse_overrides
 from autobuild import spaces
 from autobuild.data import load_help_ofa_mbv3, load_nasbench_macro, load_table
 from autobuild.exceptions import ConfigError, DataError
-from autobuild.predictor import PRESETS, PredictorConfig
+from autobuild.predictor import PredictorConfig
+from autobuild.predictor.config import PRESETS
 from autobuild.spaces import Architecture, SearchSpace
 
 logger = logging.getLogger("generalization")

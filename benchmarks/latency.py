@@ -24,7 +24,8 @@ from autobuild import spaces
 from autobuild.data import load_help_ofa_mbv3
 from autobuild.exceptions import DataError
 from autobuild.metrics import spearman
-from autobuild.predictor import PRESETS, AutoBuildPredictor, PredictorConfig
+from autobuild.predictor import AutoBuildPredictor, PredictorConfig
+from autobuild.predictor.config import PRESETS
 from autobuild.spaces import Architecture, SearchSpace
 
 

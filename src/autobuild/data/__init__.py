@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from autobuild.data.help import load_help_ofa_mbv3
 from autobuild.data.nasbench import load_nasbench_macro, locate_nasbench_macro
-from autobuild.data.table import SUPPORTED_FORMATS, LabeledData, load_table, read_architectures
-from autobuild.data.target import TargetExpression, parse_target, sanitize_for_filename
+from autobuild.data.table import LabeledData, load_table, read_architectures
+from autobuild.data.target import TargetExpression, parse_target
 
 __all__ = [
-    "SUPPORTED_FORMATS",
     "LabeledData",
     "TargetExpression",
     "load_help_ofa_mbv3",
@@ -17,5 +16,4 @@ __all__ = [
     "locate_nasbench_macro",
     "parse_target",
     "read_architectures",
-    "sanitize_for_filename",
 ]

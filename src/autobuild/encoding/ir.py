@@ -69,7 +69,7 @@ class IRGraphEncoder:
         input_shape: Sequence[int] | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
-        from autobuild.ir import OP_VOCABULARY
+        from autobuild.ir.vocabulary import OP_VOCABULARY
 
         self.space = space
         self.input_shape = None if input_shape is None else tuple(int(d) for d in input_shape)
@@ -96,7 +96,7 @@ class IRGraphEncoder:
 
     def schema(self) -> dict[str, Any]:
         """A JSON-serialisable description of the categories (stored in checkpoints)."""
-        from autobuild.ir import OP_VOCABULARY
+        from autobuild.ir.vocabulary import OP_VOCABULARY
 
         return {
             "format": "ir",

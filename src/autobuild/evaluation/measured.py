@@ -6,7 +6,7 @@ import statistics
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from autobuild.evaluation.base import BaseEvaluator, Metric, Record
 from autobuild.exceptions import ConfigError
@@ -104,7 +104,7 @@ class LatencyEvaluator(BaseEvaluator):
         self,
         space: SearchSpace,
         *,
-        device: str = "cpu",
+        device: Literal["cpu", "cuda"] = "cpu",
         batch: int = 1,
         warmup: int = 10,
         repeats: int = 50,

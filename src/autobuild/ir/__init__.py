@@ -19,24 +19,11 @@ Example:
 from __future__ import annotations
 
 from autobuild.ir.graph import IRGraph
-from autobuild.ir.onnx_graph import MAX_OPSET, MIN_OPSET, export_onnx, module_to_ir, onnx_to_ir
-from autobuild.ir.vocabulary import (
-    INPUT_DUMMY,
-    OOV,
-    OP_VOCABULARY,
-    OUTPUT_DUMMY,
-    REFERENCE_VOCABULARY_SIZE,
-    op_index,
-)
+from autobuild.ir.onnx_graph import export_onnx, module_to_ir, onnx_to_ir
+from autobuild.ir.vocabulary import OP_VOCABULARY, op_index
 
 __all__ = [
-    "INPUT_DUMMY",
-    "MAX_OPSET",
-    "MIN_OPSET",
-    "OOV",
     "OP_VOCABULARY",
-    "OUTPUT_DUMMY",
-    "REFERENCE_VOCABULARY_SIZE",
     "IRGraph",
     "export_onnx",
     "module_to_ir",

@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from autobuild.networks.build import BUILT_IN, build_model, can_build
+from autobuild.networks.build import build_model, can_build
 from autobuild.networks.counting import count_flops, count_params
 from autobuild.networks.nasbench_macro import (
     InvertedResidual,
@@ -28,11 +28,9 @@ from autobuild.networks.ofa import (
     SqueezeExcite,
     build_ofa_mbv3,
     build_ofa_pn,
-    make_divisible,
 )
 
 __all__ = [
-    "BUILT_IN",
     "InvertedResidual",
     "MBConv",
     "NasBenchMacroNet",
@@ -47,5 +45,4 @@ __all__ = [
     "can_build",
     "count_flops",
     "count_params",
-    "make_divisible",
 ]

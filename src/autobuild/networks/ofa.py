@@ -262,7 +262,50 @@ class MBConv(nn.Module):
         return out + x if self.use_residual else out
 
 
-class OFAMobileNetV3(nn.Module):
+class _OFASubnet(nn.Module):
+    """The front both OFA families share: stem, first block and the searchable stages.
+
+    Sets ``arch``, ``width_mult``, ``resolution``, ``input_shape``, ``stage_widths`` and the
+    submodules ``stem``, ``first_block`` and ``stages`` (registered first, in this order, so
+    the subclasses' parameter order matches OFA's); a subclass adds its head.
+
+    Args:
+        arch: A validated architecture of the family's space.
+        width_mult: Width multiplier of every fixed width.
+        widths: Base widths ``(stem, first block, per searchable stage)``.
+        strides: Stride of each searchable stage.
+        activations: ``(stem, first block, per searchable stage)`` activation names.
+        se: Whether each searchable stage uses squeeze-and-excitation.
+        eps: BatchNorm epsilon.
+    """
+
+    def __init__(
+        self,
+        arch: Architecture,
+        width_mult: float,
+        *,
+        widths: tuple[int, int, tuple[int, ...]],
+        strides: tuple[int, ...],
+        activations: tuple[str, str, tuple[str, ...]],
+        se: tuple[bool, ...],
+        eps: float,
+    ) -> None:
+        super().__init__()
+        self.arch = arch
+        self.width_mult = width_mult
+        self.resolution = _resolution(arch)
+        self.input_shape = (3, self.resolution, self.resolution)
+        stem_width, first_width, stage_widths = widths
+        stem = make_divisible(stem_width * width_mult)
+        first = make_divisible(first_width * width_mult)
+        self.stage_widths = tuple(make_divisible(b * width_mult) for b in stage_widths)
+        stem_act, first_act, stage_acts = activations
+        self.stem = _conv_bn(3, stem, 3, 2, stem_act, eps)
+        self.first_block = MBConv(stem, first, 3, 1, 1, activation=first_act, bn_eps=eps)
+        self.stages = _make_stages(arch, first, self.stage_widths, strides, stage_acts, se, eps)
+
+
+class OFAMobileNetV3(_OFASubnet):
     """A static subnet of OFA-MobileNetV3 (``ofa_mbv3_d234_e346_k357_w1.2`` by default).
 
     Submodules: ``stem``; ``first_block`` (:class:`MBConv`); ``stages`` (an
@@ -291,22 +334,18 @@ class OFAMobileNetV3(nn.Module):
         num_classes: int = 1000,
         dropout_rate: float = 0.1,
     ) -> None:
-        super().__init__()
-        self.arch = arch
-        self.width_mult = width_mult
-        self.resolution = _resolution(arch)
-        self.input_shape = (3, self.resolution, self.resolution)
-        stem = make_divisible(MBV3_STEM_WIDTH * width_mult)
-        first = make_divisible(MBV3_FIRST_BLOCK_WIDTH * width_mult)
-        self.stage_widths = tuple(make_divisible(b * width_mult) for b in MBV3_STAGE_WIDTHS)
+        eps = _MBV3_BN_EPS
+        super().__init__(
+            arch,
+            width_mult,
+            widths=(MBV3_STEM_WIDTH, MBV3_FIRST_BLOCK_WIDTH, MBV3_STAGE_WIDTHS),
+            strides=MBV3_STRIDES,
+            activations=("h_swish", "relu", MBV3_ACTIVATIONS),
+            se=MBV3_SE,
+            eps=eps,
+        )
         final_expand = make_divisible(MBV3_FINAL_EXPAND_WIDTH * width_mult)
         last = make_divisible(MBV3_LAST_WIDTH * width_mult)
-        eps = _MBV3_BN_EPS
-        self.stem = _conv_bn(3, stem, 3, 2, "h_swish", eps)
-        self.first_block = MBConv(stem, first, 3, 1, 1, activation="relu", bn_eps=eps)
-        self.stages = _make_stages(
-            arch, first, self.stage_widths, MBV3_STRIDES, MBV3_ACTIVATIONS, MBV3_SE, eps
-        )
         self.final_expand = _conv_bn(self.stage_widths[-1], final_expand, 1, 1, "h_swish", eps)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.feature_mix = nn.Sequential(
@@ -328,7 +367,7 @@ class OFAMobileNetV3(nn.Module):
         return out
 
 
-class OFAProxylessNAS(nn.Module):
+class OFAProxylessNAS(_OFASubnet):
     """A static subnet of OFA-ProxylessNAS (``ofa_proxyless_d234_e346_k357_w1.3`` by default).
 
     Submodules: ``stem``; ``first_block`` (:class:`MBConv`); ``stages`` (an
@@ -357,22 +396,18 @@ class OFAProxylessNAS(nn.Module):
         num_classes: int = 1000,
         dropout_rate: float = 0.1,
     ) -> None:
-        super().__init__()
-        self.arch = arch
-        self.width_mult = width_mult
-        self.resolution = _resolution(arch)
-        self.input_shape = (3, self.resolution, self.resolution)
-        stem = make_divisible(PN_STEM_WIDTH * width_mult)
-        first = make_divisible(PN_FIRST_BLOCK_WIDTH * width_mult)
-        self.stage_widths = tuple(make_divisible(b * width_mult) for b in PN_STAGE_WIDTHS)
-        last = make_divisible(PN_LAST_WIDTH * width_mult)
         eps = _PN_BN_EPS
         n = len(PN_STAGE_WIDTHS)
-        self.stem = _conv_bn(3, stem, 3, 2, "relu6", eps)
-        self.first_block = MBConv(stem, first, 3, 1, 1, activation="relu6", bn_eps=eps)
-        self.stages = _make_stages(
-            arch, first, self.stage_widths, PN_STRIDES, ("relu6",) * n, (False,) * n, eps
+        super().__init__(
+            arch,
+            width_mult,
+            widths=(PN_STEM_WIDTH, PN_FIRST_BLOCK_WIDTH, PN_STAGE_WIDTHS),
+            strides=PN_STRIDES,
+            activations=("relu6", "relu6", ("relu6",) * n),
+            se=(False,) * n,
+            eps=eps,
         )
+        last = make_divisible(PN_LAST_WIDTH * width_mult)
         self.feature_mix = _conv_bn(self.stage_widths[-1], last, 1, 1, "relu6", eps)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout_rate)

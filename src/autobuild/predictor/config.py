@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from autobuild.exceptions import ConfigError
 
@@ -16,7 +16,14 @@ __all__ = [
     "LOSS_MODES",
     "PRESETS",
     "READOUTS",
+    "SCHEDULES",
+    "ActivationName",
+    "ConvName",
+    "GraphFormat",
+    "LossMode",
     "PredictorConfig",
+    "Readout",
+    "Schedule",
 ]
 
 # The closed choices are named here, without importing torch, so that configurations can be
@@ -24,19 +31,26 @@ __all__ = [
 # (``autobuild.predictor.nn``, ``autobuild.predictor.losses``) register one class per name.
 
 #: GNN layer types (:data:`autobuild.predictor.nn.CONVS`).
-CONV_NAMES: tuple[str, ...] = ("gatv2", "graph", "gcn", "gin")
+ConvName = Literal["gatv2", "graph", "gcn", "gin"]
+CONV_NAMES: tuple[ConvName, ...] = get_args(ConvName)
 #: GNN and regressor activations (:data:`autobuild.predictor.nn.ACTIVATIONS`).
-ACTIVATION_NAMES: tuple[str, ...] = ("leaky_relu", "relu")
+ActivationName = Literal["leaky_relu", "relu"]
+ACTIVATION_NAMES: tuple[ActivationName, ...] = get_args(ActivationName)
 #: Graph pooling per hop.
-READOUTS: tuple[str, ...] = ("mean", "sum", "max")
+Readout = Literal["mean", "sum", "max"]
+READOUTS: tuple[Readout, ...] = get_args(Readout)
 #: Correlation modes of :class:`~autobuild.predictor.HopRankingLoss`.
-LOSS_MODES: tuple[str, ...] = ("spearman", "reference")
+LossMode = Literal["spearman", "reference"]
+LOSS_MODES: tuple[LossMode, ...] = get_args(LossMode)
 
-SCHEDULES = ("cosine", "constant")
+#: Learning-rate schedules.
+Schedule = Literal["cosine", "constant"]
+SCHEDULES: tuple[Schedule, ...] = get_args(Schedule)
 #: Graph formats the predictor reads: sequence graphs (one node per layer) or ONNX IR op
 #: graphs (one node per primitive op of the exported network; needs a space that builds
 #: networks and the ``onnx`` package).
-GRAPH_FORMATS = ("sequence", "ir")
+GraphFormat = Literal["sequence", "ir"]
+GRAPH_FORMATS: tuple[GraphFormat, ...] = get_args(GraphFormat)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,14 +104,14 @@ class PredictorConfig:
 
     hidden_channels: int = 64
     num_layers: int = 4
-    conv: str = "gatv2"
-    act: str = "relu"
-    readout: str = "mean"
+    conv: ConvName = "gatv2"
+    act: ActivationName = "relu"
+    readout: Readout = "mean"
     embedding_dim: int = 4
     isolate_embedding: bool = True
     corr_lambda: float = 5.0
     unit_lambda: float = 1.0
-    rank_mode: str = "spearman"
+    rank_mode: LossMode = "spearman"
     regularization_strength: float = 0.1
     epochs: int | None = None
     steps: int = 700
@@ -105,10 +119,10 @@ class PredictorConfig:
     lr: float = 5e-3
     weight_decay: float = 1e-5
     clip_norm: float = 5.0
-    schedule: str = "cosine"
+    schedule: Schedule = "cosine"
     wide: float | Literal["auto"] = "auto"
     slot_features: bool = False
-    graph_format: str = "sequence"
+    graph_format: GraphFormat = "sequence"
 
     def __post_init__(self) -> None:
         for name in ("hidden_channels", "num_layers", "embedding_dim", "steps"):

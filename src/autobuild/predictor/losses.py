@@ -51,14 +51,14 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
+from typing import Literal, NamedTuple, TypeVar, cast, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from autobuild.exceptions import ConfigError
-from autobuild.predictor.config import LOSS_MODES
+from autobuild.predictor.config import LOSS_MODES, LossMode
 
 __all__ = [
     "BACKENDS",
@@ -69,22 +69,26 @@ __all__ = [
     "soft_rank",
 ]
 
-REGULARIZATIONS: tuple[str, ...] = ("l2", "kl")
+Regularization = Literal["l2", "kl"]
+REGULARIZATIONS: tuple[Regularization, ...] = get_args(Regularization)
 """Regularisations accepted by :func:`soft_rank`."""
 
-BACKENDS: tuple[str, ...] = ("torch", "torchsort")
+Backend = Literal["torch", "torchsort"]
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 """Soft-rank implementations: ``"torch"`` (built in) or ``"torchsort"`` (optional package)."""
 
 
 # --------------------------------------------------------------------------- validation
 
+_Choice = TypeVar("_Choice", bound=str)
 
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+
+def _check_choice(name: str, value: object, choices: tuple[_Choice, ...]) -> _Choice:
     """Return ``value`` if it is one of ``choices``, else raise :class:`ConfigError`."""
     if not isinstance(value, str) or value not in choices:
         allowed = ", ".join(repr(choice) for choice in choices)
         raise ConfigError(f"`{name}` must be one of {allowed}, got {value!r}.")
-    return value
+    return cast(_Choice, value)
 
 
 def _check_number(name: str, value: object, *, strict: bool) -> float:
@@ -104,7 +108,7 @@ def _check_number(name: str, value: object, *, strict: bool) -> float:
     return number
 
 
-def _check_backend(backend: object) -> str:
+def _check_backend(backend: object) -> Backend:
     """Validate ``backend``; ``"torchsort"`` additionally needs the package to be importable."""
     backend = _check_choice("backend", backend, BACKENDS)
     if backend == "torchsort":
@@ -233,8 +237,8 @@ def _project_kl(s: Tensor, const: _Constants) -> Tensor:
 def soft_rank(
     values: Tensor,
     regularization_strength: float = 1.0,
-    regularization: str = "l2",
-    backend: str = "torch",
+    regularization: Regularization = "l2",
+    backend: Backend = "torch",
 ) -> Tensor:
     """Differentiable ranks of ``values`` along the last dimension (Blondel et al., 2020).
 
@@ -370,10 +374,10 @@ class HopRankingLoss(torch.nn.Module):
     def __init__(
         self,
         corr_lambda: float = 1.0,
-        mode: str = "spearman",
+        mode: LossMode = "spearman",
         regularization_strength: float = 1.0,
-        regularization: str = "l2",
-        backend: str = "torch",
+        regularization: Regularization = "l2",
+        backend: Backend = "torch",
         eps: float = 1e-8,
     ) -> None:
         super().__init__()

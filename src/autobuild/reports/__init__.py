@@ -10,9 +10,8 @@ is missing, while :func:`write_demo_report` then writes its Markdown without fig
 
 from __future__ import annotations
 
-from autobuild.reports._style import MATPLOTLIB_HINT
 from autobuild.reports.chains import Chain, Chains, plot_subgraph_chains
-from autobuild.reports.demo import FIGURES, markdown_table, write_demo_report
+from autobuild.reports.demo import write_demo_report
 from autobuild.reports.fronts import plot_fronts
 from autobuild.reports.plots import (
     plot_accuracy_histogram,
@@ -21,11 +20,8 @@ from autobuild.reports.plots import (
 )
 
 __all__ = [
-    "FIGURES",
-    "MATPLOTLIB_HINT",
     "Chain",
     "Chains",
-    "markdown_table",
     "plot_accuracy_histogram",
     "plot_feature_importance",
     "plot_fronts",

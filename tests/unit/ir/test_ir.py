@@ -20,15 +20,17 @@ import autobuild as ab  # noqa: E402
 import autobuild.ir as ir  # noqa: E402
 from autobuild.exceptions import ConfigError, EncodingError  # noqa: E402
 from autobuild.ir import (  # noqa: E402
-    INPUT_DUMMY,
     OP_VOCABULARY,
-    OUTPUT_DUMMY,
-    REFERENCE_VOCABULARY_SIZE,
     IRGraph,
     export_onnx,
     module_to_ir,
     onnx_to_ir,
     op_index,
+)
+from autobuild.ir.vocabulary import (  # noqa: E402
+    INPUT_DUMMY,
+    OUTPUT_DUMMY,
+    REFERENCE_VOCABULARY_SIZE,
 )
 from autobuild.networks import build_model  # noqa: E402
 

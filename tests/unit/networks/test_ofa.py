@@ -20,8 +20,8 @@ from autobuild.networks import (
     build_ofa_pn,
     count_flops,
     count_params,
-    make_divisible,
 )
+from autobuild.networks.ofa import make_divisible
 
 #: Stage widths after the multiplier, computed by hand with make_divisible(base * w, 8).
 MBV3_WIDTHS = (32, 48, 96, 136, 192)  # 28.8, 48, 96, 134.4, 192

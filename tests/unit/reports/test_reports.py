@@ -13,15 +13,14 @@ import numpy as np
 import pytest
 
 from autobuild.reports import (
-    FIGURES,
-    MATPLOTLIB_HINT,
-    markdown_table,
     plot_accuracy_histogram,
     plot_feature_importance,
     plot_hop_spearman,
     plot_subgraph_chains,
     write_demo_report,
 )
+from autobuild.reports._style import MATPLOTLIB_HINT
+from autobuild.reports.demo import FIGURES, markdown_table
 from autobuild.scoring.tables import CategoryImportance, FeatureImportance, ValueImportance
 
 requires_matplotlib = pytest.mark.skipif(

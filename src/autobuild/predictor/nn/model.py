@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from autobuild.encoding import GraphBatch
 from autobuild.exceptions import ConfigError
-from autobuild.predictor.config import READOUTS
+from autobuild.predictor.config import READOUTS, ActivationName, ConvName, Readout
 from autobuild.predictor.nn.conv import make_conv
 from autobuild.predictor.nn.fe_mlp import FeatureEmbedding
 from autobuild.predictor.nn.wide import WideTerm
@@ -63,9 +63,9 @@ class AutoBuildNet(nn.Module):
         *,
         hidden_channels: int = 32,
         num_layers: int = 4,
-        conv: str = "gatv2",
-        act: str = "relu",
-        readout: str = "mean",
+        conv: ConvName = "gatv2",
+        act: ActivationName = "relu",
+        readout: Readout = "mean",
         embedding_dim: int = 4,
         residual: bool = True,
         isolate_embedding: bool = True,
