@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from autobuild._progress import progress_bar
+from autobuild._validation import check_int
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.exceptions import ConfigError, SearchSpaceError
 from autobuild.predictor import AutoBuildPredictor
@@ -133,8 +134,7 @@ def exhaustive_search(
     w = _check_members(members, weights)
     sign = 1.0 if _direction(members, direction) == "max" else -1.0
     for name, value in (("top", top), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"`{name}` must be an integer >= 1, got {value!r}.")
+        check_int(name, value, low=1)
     space = members[0].space
     total = space.size()
     if total > max_architectures:

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from autobuild._validation import check_int
 from autobuild.exceptions import ConfigError, EvaluationError
 from autobuild.spaces import Architecture, SearchSpace
 
@@ -53,8 +54,7 @@ class BaseEvaluator(ABC):
     metrics: tuple[Metric, ...] = ()
 
     def __init__(self, space: SearchSpace, batch_size: int = 256) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"`batch_size` must be an integer >= 1, got {batch_size!r}.")
+        check_int("batch_size", batch_size, low=1)
         self.space = space
         self.batch_size = batch_size
 

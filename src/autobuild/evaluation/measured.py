@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from autobuild._validation import check_int
 from autobuild.evaluation.base import BaseEvaluator, Metric, Record
 from autobuild.exceptions import ConfigError
 from autobuild.spaces import Architecture, SearchSpace
@@ -125,8 +126,7 @@ class LatencyEvaluator(BaseEvaluator):
             ("repeats", repeats, 1),
             ("threads", threads, 1),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"`{name}` must be an integer >= {low}, got {value!r}.")
+            check_int(name, value, low=low)
         self.device, self.batch = device, batch
         self.warmup, self.repeats, self.threads = warmup, repeats, threads
         self.input_shape = input_shape

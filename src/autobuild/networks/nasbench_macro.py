@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from autobuild._validation import check_int
 from autobuild.exceptions import ConfigError
 from autobuild.spaces import Architecture
 from autobuild.spaces.nasbench_macro import nasbench_macro
@@ -199,8 +200,7 @@ def build_nasbench_macro(arch: Any, num_classes: int = 10) -> NasBenchMacroNet:
         SearchSpaceError: If ``arch`` is not an architecture of the space.
         ConfigError: If ``num_classes`` is not a positive integer.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ConfigError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
+    check_int("num_classes", num_classes, low=1)
     return NasBenchMacroNet(nasbench_macro().parse(arch), num_classes)
 
 

@@ -83,6 +83,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from autobuild._validation import check_int
 from autobuild.exceptions import ConfigError
 from autobuild.spaces import Architecture
 from autobuild.spaces.ofa import ofa_mbv3, ofa_pn
@@ -487,8 +488,7 @@ def _check_options(width_mult: Any, num_classes: Any, dropout_rate: Any) -> None
         or width_mult <= 0
     ):
         raise ConfigError(f"`width_mult` must be a positive number, got {width_mult!r}.")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ConfigError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
+    check_int("num_classes", num_classes, low=1)
     if (
         isinstance(dropout_rate, bool)
         or not isinstance(dropout_rate, int | float)

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from autobuild._validation import check_bool, check_choice, check_int, check_number
 from autobuild.exceptions import ConfigError
 
 __all__ = [
@@ -126,23 +127,22 @@ class PredictorConfig:
 
     def __post_init__(self) -> None:
         for name in ("hidden_channels", "num_layers", "embedding_dim", "steps"):
-            _int(name, getattr(self, name), 1)
+            check_int(name, getattr(self, name), low=1)
         if self.epochs is not None:
-            _int("epochs", self.epochs, 1)
-        _int("batch_size", self.batch_size, 2)
+            check_int("epochs", self.epochs, low=1)
+        check_int("batch_size", self.batch_size, low=2)
         for name in ("corr_lambda", "unit_lambda", "weight_decay", "clip_norm"):
-            _float(name, getattr(self, name), 0.0, strict=False)
+            check_number(name, getattr(self, name), low=0)
         for name in ("regularization_strength", "lr"):
-            _float(name, getattr(self, name), 0.0, strict=True)
-        _choice("conv", self.conv, CONV_NAMES)
-        _choice("act", self.act, ACTIVATION_NAMES)
-        _choice("readout", self.readout, READOUTS)
-        _choice("rank_mode", self.rank_mode, LOSS_MODES)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("graph_format", self.graph_format, GRAPH_FORMATS)
+            check_number(name, getattr(self, name), low=0, strict=True)
+        check_choice("conv", self.conv, CONV_NAMES)
+        check_choice("act", self.act, ACTIVATION_NAMES)
+        check_choice("readout", self.readout, READOUTS)
+        check_choice("rank_mode", self.rank_mode, LOSS_MODES)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("graph_format", self.graph_format, GRAPH_FORMATS)
         for name in ("isolate_embedding", "slot_features"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"`{name}` must be true or false, got {getattr(self, name)!r}.")
+            check_bool(name, getattr(self, name))
         wide = self.wide
         if wide != "auto" and not (
             isinstance(wide, int | float) and not isinstance(wide, bool) and 0 <= wide <= 1
@@ -203,20 +203,3 @@ PRESETS: dict[str, dict[str, Any]] = {
         "unit_lambda": 0.0,
     },
 }
-
-
-def _int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"`{name}` must be an integer >= {low}, got {value!r}.")
-
-
-def _float(name: str, value: Any, low: float, *, strict: bool) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < low or (strict and value == low):
-        op = ">" if strict else ">="
-        raise ConfigError(f"`{name}` must be a finite number {op} {low}, got {value!r}.")
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"`{name}` must be one of {list(choices)}, got {value!r}.")

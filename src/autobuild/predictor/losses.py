@@ -51,12 +51,13 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Literal, NamedTuple, TypeVar, cast, get_args
+from typing import Literal, NamedTuple, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from autobuild._validation import check_choice, check_number
 from autobuild.exceptions import ConfigError
 from autobuild.predictor.config import LOSS_MODES, LossMode
 
@@ -80,37 +81,10 @@ BACKENDS: tuple[Backend, ...] = get_args(Backend)
 
 # --------------------------------------------------------------------------- validation
 
-_Choice = TypeVar("_Choice", bound=str)
-
-
-def _check_choice(name: str, value: object, choices: tuple[_Choice, ...]) -> _Choice:
-    """Return ``value`` if it is one of ``choices``, else raise :class:`ConfigError`."""
-    if not isinstance(value, str) or value not in choices:
-        allowed = ", ".join(repr(choice) for choice in choices)
-        raise ConfigError(f"`{name}` must be one of {allowed}, got {value!r}.")
-    return cast(_Choice, value)
-
-
-def _check_number(name: str, value: object, *, strict: bool) -> float:
-    """Return ``value`` as a float if it is finite and ``> 0`` (``strict``) or ``>= 0``."""
-    bound = "> 0" if strict else ">= 0"
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"`{name}` must be a finite number {bound}, got {value!r}.") from None
-    if (
-        isinstance(value, bool)
-        or not math.isfinite(number)
-        or number < 0
-        or (strict and number == 0)
-    ):
-        raise ConfigError(f"`{name}` must be a finite number {bound}, got {value!r}.")
-    return number
-
 
 def _check_backend(backend: object) -> Backend:
     """Validate ``backend``; ``"torchsort"`` additionally needs the package to be importable."""
-    backend = _check_choice("backend", backend, BACKENDS)
+    backend = check_choice("backend", backend, BACKENDS)
     if backend == "torchsort":
         try:
             import torchsort  # noqa: F401
@@ -267,8 +241,8 @@ def soft_rank(
         ConfigError: If an argument is invalid, ``values`` is 0-dimensional or not floating
             point, or ``backend="torchsort"`` is requested but not installed.
     """
-    strength = _check_number("regularization_strength", regularization_strength, strict=True)
-    regularization = _check_choice("regularization", regularization, REGULARIZATIONS)
+    strength = check_number("regularization_strength", regularization_strength, low=0, strict=True)
+    regularization = check_choice("regularization", regularization, REGULARIZATIONS)
     backend = _check_backend(backend)
     if values.ndim == 0:
         raise ConfigError("`values` must have at least one dimension, got a 0-dim tensor.")
@@ -381,14 +355,14 @@ class HopRankingLoss(torch.nn.Module):
         eps: float = 1e-8,
     ) -> None:
         super().__init__()
-        self.corr_lambda = _check_number("corr_lambda", corr_lambda, strict=False)
-        self.mode = _check_choice("mode", mode, LOSS_MODES)
-        self.regularization_strength = _check_number(
-            "regularization_strength", regularization_strength, strict=True
+        self.corr_lambda = check_number("corr_lambda", corr_lambda, low=0)
+        self.mode = check_choice("mode", mode, LOSS_MODES)
+        self.regularization_strength = check_number(
+            "regularization_strength", regularization_strength, low=0, strict=True
         )
-        self.regularization = _check_choice("regularization", regularization, REGULARIZATIONS)
+        self.regularization = check_choice("regularization", regularization, REGULARIZATIONS)
         self.backend = _check_backend(backend)
-        self.eps = _check_number("eps", eps, strict=True)
+        self.eps = check_number("eps", eps, low=0, strict=True)
 
     def extra_repr(self) -> str:
         """Summarise the hyper-parameters for ``repr``."""

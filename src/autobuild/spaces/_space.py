@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from autobuild._validation import check_int
 from autobuild.exceptions import SearchSpaceError
 from autobuild.spaces._declaration import parse_declaration
 from autobuild.spaces._features import CategoricalFeature, Feature, NumericFeature, Value
@@ -357,8 +358,7 @@ class SearchSpace:
         Raises:
             SearchSpaceError: If ``n`` is negative or larger than the space.
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise SearchSpaceError(f"`n` must be an integer >= 0, got {n!r}.")
+        check_int("n", n, error=SearchSpaceError)
         total = self.size()
         if n > total:
             raise SearchSpaceError(

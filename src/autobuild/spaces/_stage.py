@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from autobuild._validation import check_int
 from autobuild.exceptions import SearchSpaceError
 from autobuild.spaces._features import CategoricalFeature, Feature, Value
 
@@ -68,11 +69,9 @@ class Stage:
 
     def __post_init__(self) -> None:
         for key in ("min_layers", "max_layers"):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise SearchSpaceError(
-                    f"Stage {self.name!r}: `{key}` must be an integer >= 0, got {v!r}."
-                )
+            check_int(
+                key, getattr(self, key), error=SearchSpaceError, where=f"Stage {self.name!r}: "
+            )
         if self.min_layers > self.max_layers:
             raise SearchSpaceError(
                 f"Stage {self.name!r}: `min_layers <= max_layers` must hold, got "

@@ -366,7 +366,7 @@ def test_torchsort_backend_needs_the_package() -> None:
     [
         ({"corr_lambda": -1.0}, "`corr_lambda` must be a finite number >= 0, got -1.0."),
         ({"corr_lambda": math.inf}, "`corr_lambda` must be a finite number >= 0, got inf."),
-        ({"mode": "foo"}, "`mode` must be one of 'spearman', 'reference', got 'foo'."),
+        ({"mode": "foo"}, "`mode` must be one of ['spearman', 'reference'], got 'foo'."),
         ({"regularization_strength": 0}, "`regularization_strength` must be a finite number > 0"),
         ({"regularization": "entropy"}, "got 'entropy'"),
         ({"backend": None}, "got None"),
