@@ -8,7 +8,7 @@ from pathlib import Path
 from autobuild.cli._args import float_list
 from autobuild.cli._output import print_table
 from autobuild.cli.commands.base import Command
-from autobuild.exceptions import CLIUsageError
+from autobuild.exceptions import CLIUsageError, ConfigError
 
 __all__ = ["FrontsCommand"]
 
@@ -36,64 +36,51 @@ class FrontsCommand(Command):
         parser.add_argument("--out", type=Path, help="PNG file of the fronts (two objectives).")
 
     def run(self, args: argparse.Namespace) -> int:
-        import numpy as np
+        from autobuild.search.compare import compare_fronts
 
-        from autobuild.search import hypervolume, pareto_indices, read_search_outputs
-
-        names = [d.name or str(d) for d in args.dirs]
+        names = None
         if args.names is not None:
             names = [n.strip() for n in args.names.split(",")]
             if len(names) != len(args.dirs):
                 raise CLIUsageError(
                     f"--names has {len(names)} names for {len(args.dirs)} folders."
                 )
-        if len(set(names)) != len(names):
-            raise CLIUsageError(f"Legend names must differ, got {names}; use --names.")
-        runs = [read_search_outputs(d) for d in args.dirs]
-        objectives = runs[0][0]
-        for d, (objs, _) in zip(args.dirs, runs, strict=True):
-            if objs != objectives:
-                raise CLIUsageError(
-                    f"{d} optimised {objs}, {args.dirs[0]} optimised {objectives}: only "
-                    "searches of the same objectives compare."
-                )
-        directions = [dr for _, dr in objectives]
-        every = np.concatenate([v for _, v in runs])
-        if not len(every):
-            raise CLIUsageError("None of the searches has an ok evaluation.")
-        if args.ref is not None:
-            if len(args.ref) != len(objectives):
-                raise CLIUsageError(
-                    f"--ref needs {len(objectives)} values (one per objective), got {args.ref}."
-                )
-            ref = list(args.ref)
-        else:
-            ref = [
-                float(every[:, j].min() if dr == "max" else every[:, j].max())
-                for j, dr in enumerate(directions)
-            ]
-        rows = []
-        for name, (_, values) in zip(names, runs, strict=True):
-            hv = hypervolume(values, directions, ref) if len(values) else 0.0
-            front = len(pareto_indices(values, directions)) if len(values) else 0
-            rows.append([name, str(len(values)), str(front), f"{hv:.6g}"])
+        try:
+            comparison = compare_fronts(args.dirs, names=names)
+            if args.ref is not None:
+                if len(args.ref) != len(comparison.objectives):
+                    raise CLIUsageError(
+                        f"--ref needs {len(comparison.objectives)} values (one per objective), "
+                        f"got {args.ref}."
+                    )
+                comparison = comparison.with_ref_point(args.ref)
+        except ConfigError as err:  # folders that do not compare: a usage error (status 2)
+            raise CLIUsageError(str(err)) from err
+        rows = [
+            [r.name, str(len(r.values)), str(r.front_size), f"{r.hypervolume:.6g}"]
+            for r in comparison.runs
+        ]
         print_table(["search", "ok evaluations", "front", "hypervolume"], rows)
         print(
             "reference point: "
-            + ", ".join(f"{n}={v:.6g}" for (n, _), v in zip(objectives, ref, strict=True))
+            + ", ".join(
+                f"{n}={v:.6g}"
+                for (n, _), v in zip(comparison.objectives, comparison.ref_point, strict=True)
+            )
         )
         if args.out is not None:
-            if len(objectives) != 2:
+            if len(comparison.objectives) != 2:
                 raise CLIUsageError(
-                    f"--out plots two objectives; these searches have {len(objectives)}."
+                    f"--out plots two objectives; these searches have "
+                    f"{len(comparison.objectives)}."
                 )
             try:
                 from autobuild.reports import plot_fronts
 
                 plot_fronts(
                     args.out,
-                    {n: (v, directions) for n, (_, v) in zip(names, runs, strict=True)},
-                    objectives,
+                    {r.name: (r.values, comparison.directions) for r in comparison.runs},
+                    list(comparison.objectives),
                     title="Pareto fronts",
                 )
             except ImportError as err:
