@@ -67,7 +67,7 @@ def check_number(
         strict: Exclude ``low`` itself.
         error: The error class to raise.
     """
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
     if low is None:
         if not ok:
             raise error(f"`{name}` must be a finite number, got {value!r}.")
