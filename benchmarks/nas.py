@@ -36,8 +36,8 @@ from autobuild.evaluation import (
     LatencyEvaluator,
     LookupEvaluator,
 )
-from autobuild.search import hypervolume, make_evaluate, run_method
-from autobuild.search.equations import autobuild_candidates
+from autobuild.nas import autobuild_candidates
+from autobuild.search import SearchConfig, hypervolume, make_evaluate, run_method
 
 METHODS = ("autobuild-nas", "stage-full", "layer-full", "layer-insight", "random")
 LATENCY = "latency_cpu_ms"
@@ -80,10 +80,9 @@ def _run_pair(
                 data.space,
                 method,
                 evaluate,
-                objectives,
+                SearchConfig(objectives, seed=seed),
                 candidates=cands if method == "autobuild-nas" else None,
                 insight=INSIGHT if method == "layer-insight" else None,
-                seed=seed,
             )
             seconds[method] += time.perf_counter() - t0
             fronts[method].append(result.objective_matrix())

@@ -7,7 +7,8 @@ Several predictors (e.g. one per target equation) combine by the union of their 
 :func:`rerank` orders built architectures by a predictor's whole-architecture prediction
 instead, a non-additive step that can capture interactions between stages.
 
-Every ranking follows the predictor's direction (see
+:func:`rank_candidates` and :func:`rerank` take any :class:`~autobuild.scoring.Scorer`: a
+predictor or an ensemble. Every ranking follows the scorer's direction (see
 :func:`~autobuild.predictor.direction.predictor_direction`): for a ``"min"`` target such as
 latency the best architectures are those with the lowest summed score or prediction, and
 they come first. Scores and predictions are kept in label units (e.g. milliseconds).
@@ -15,7 +16,6 @@ they come first. Scores and predictions are kept in label units (e.g. millisecon
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import math
 from collections.abc import Sequence
@@ -25,13 +25,18 @@ import numpy as np
 
 from autobuild.exceptions import ConfigError
 from autobuild.predictor import AutoBuildPredictor
-from autobuild.predictor.direction import (
-    Direction,
-    best_first,
-    check_direction,
-    predictor_direction,
+from autobuild.predictor.direction import Direction, best_first, check_direction
+from autobuild.scoring import (
+    RERANK_HEAD,
+    BuiltArchitecture,
+    ModuleScores,
+    RerankHead,
+    Scorer,
+    Shift,
+    SubgraphScore,
+    as_scorer,
+    with_predictions,
 )
-from autobuild.scoring import ModuleScores, SubgraphScore, score_subgraphs
 from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
 
 __all__ = [
@@ -46,31 +51,6 @@ __all__ = [
 
 #: Most distinct architectures that :meth:`ReducedSpace.ranked` sorts completely.
 MAX_FULL_RANKING = 2_000_000
-#: The prediction :func:`rerank` uses by default for a predictor with an additive unit head:
-#: the mean of the GNN's regressor and that head (with 100 labels the regressor alone prefers
-#: the largest network; see README).
-RERANK_HEAD = "mean"
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltArchitecture:
-    """An architecture with the scores that ranked it.
-
-    Attributes:
-        arch: The architecture.
-        score: Sum of its units' scores.
-        unit_scores: Score of each unit's subgraph.
-        prediction: The whole-architecture prediction that re-ranked it (:func:`rerank`;
-            ``None`` when ranked by ``score``).
-        spread: Uncertainty of ``prediction`` (an ensemble's weighted spread; 0 for one
-            predictor; ``None`` when not re-ranked).
-    """
-
-    arch: Architecture
-    score: float
-    unit_scores: tuple[float, ...]
-    prediction: float | None = None
-    spread: float | None = None
 
 
 @dataclass(frozen=True)
@@ -238,33 +218,49 @@ def reduce_space(
 
 
 def rank_candidates(
-    predictor: AutoBuildPredictor, archs: Sequence[Architecture], *, shift: str = "auto"
+    scorer: Scorer | AutoBuildPredictor | ModuleScores,
+    archs: Sequence[Architecture],
+    *,
+    shift: Shift = "auto",
 ) -> list[BuiltArchitecture]:
     """Rank given architectures by the sum of their units' module scores, best first.
 
     This is how to pick, from a pool of candidates, the ones worth training. Each candidate's
-    subgraphs are scored with its own global feature values; repeats are ranked once.
-    ``shift`` is as in :func:`~autobuild.scoring.score_modules`. Best is the highest sum, or
-    the lowest for a predictor of direction ``"min"`` (see
+    subgraphs are scored with its own global feature values; repeats are ranked once. Best
+    is the highest sum, or the lowest for a scorer of direction ``"min"`` (see
     :func:`~autobuild.predictor.direction.predictor_direction`).
+
+    Args:
+        scorer: A :class:`~autobuild.scoring.Scorer` (a predictor's or an ensemble's), a
+            fitted predictor, or a :class:`~autobuild.scoring.ModuleScores` table to look
+            the scores up in (every candidate must have the table's global feature values).
+        archs: The candidates.
+        shift: As in :meth:`Scorer.score_modules <autobuild.scoring.Scorer.score_modules>`:
+            a predictor scores only the candidates' subgraphs, an ensemble looks them up in
+            its confidence-weighted tables. A table was shifted already: ``shift`` must be
+            ``"auto"`` or the table's own.
+
+    Raises:
+        ConfigError: Anything else than a scorer, a predictor or a table; a ``shift`` other
+            than a table's; or (see :meth:`ModuleScores.unit_scores
+            <autobuild.scoring.ModuleScores.unit_scores>`) candidates a table cannot score.
     """
-    space = predictor.space
-    direction = predictor_direction(predictor)
-    unique = list(dict.fromkeys(space.validate(a) for a in archs))
-    moments = predictor.label_moments_
-    per_arch = np.zeros((len(unique), space.num_units))
-    groups: dict[tuple[Value, ...], list[int]] = {}
-    for i, a in enumerate(unique):
-        groups.setdefault(a.globals, []).append(i)
-    for globals_, members in groups.items():
-        for u in range(space.num_units):
-            subs = list(dict.fromkeys(space.unit_subgraph(unique[i], u) for i in members))
-            recs = score_subgraphs(
-                predictor, u, subs, globals_=globals_, moments=moments, shift=shift
+    if isinstance(scorer, ModuleScores):
+        if shift not in ("auto", scorer.shift):
+            raise ConfigError(
+                f"This ModuleScores table was scored with shift={scorer.shift!r}, so "
+                f"shift={shift!r} cannot apply; leave `shift` at 'auto' or score the modules "
+                "again with that shift."
             )
-            lookup = {r.subgraph: r.score for r in recs}
-            for i in members:
-                per_arch[i, u] = lookup[space.unit_subgraph(unique[i], u)]
+        table = scorer
+        space, direction = table.space, table.direction
+        unique = list(dict.fromkeys(space.validate(a) for a in archs))
+        per_arch = table.unit_scores(unique)
+    else:
+        source = as_scorer(scorer)
+        space, direction = source.space, source.direction
+        unique = list(dict.fromkeys(space.validate(a) for a in archs))
+        per_arch = source.unit_scores(unique, shift=shift)
     totals = per_arch.sum(1)
     order = best_first(totals, direction)
     return [
@@ -275,56 +271,36 @@ def rank_candidates(
 
 def rerank(
     built: Sequence[BuiltArchitecture],
-    predictor: AutoBuildPredictor,
+    predictor: Scorer | AutoBuildPredictor,
     *,
-    head: str = "auto",
+    head: RerankHead = "auto",
 ) -> list[BuiltArchitecture]:
-    """Order built architectures by a predictor's prediction of the whole architecture.
+    """Order built architectures by a scorer's prediction of the whole architecture.
 
     Summed stage scores cannot express interactions between stages; re-ranking the reduced
     space (e.g. ``reduce_space(table, k).ranked()``) with the full predictor can. Ties keep
-    the summed-score order. For an ensemble use
-    :meth:`~autobuild.ensemble.PredictorEnsemble.rerank`.
+    the summed-score order. The same as ``as_scorer(predictor).rerank(built, head=head)``
+    (see :meth:`PredictorScorer.rerank <autobuild.scoring.PredictorScorer.rerank>` and
+    :meth:`~autobuild.ensemble.PredictorEnsemble.rerank`).
 
     Args:
         built: Architectures to re-rank (their summed scores are kept).
-        predictor: A fitted predictor.
+        predictor: A fitted predictor, or any :class:`~autobuild.scoring.Scorer`.
         head: Prediction head (as in :meth:`AutoBuildPredictor.predict`), or ``"auto"``:
-            :data:`RERANK_HEAD` when the predictor has a unit head, else ``"regressor"``.
+            :data:`RERANK_HEAD` when a predictor has a unit head, else ``"regressor"``.
 
     Returns:
         The architectures, best prediction first (the highest, or the lowest for a
-        predictor of direction ``"min"``, see
-        :func:`~autobuild.predictor.direction.predictor_direction`), with ``prediction`` (and
-        ``spread`` 0).
+        scorer of direction ``"min"``, see
+        :func:`~autobuild.predictor.direction.predictor_direction`), with ``prediction`` and
+        ``spread`` (0 for one predictor).
 
     Raises:
         NotFittedError: An unfitted predictor.
-        ConfigError: An unknown head, a unit head the predictor was trained without, or an
-            unknown direction in its metadata.
+        ConfigError: An unknown head, a unit head the predictor was trained without, an
+            unknown direction in its metadata, or something that is not a scorer.
     """
-    predictor._check_fitted()
-    direction = predictor_direction(predictor)
-    if head == "auto":
-        head = RERANK_HEAD if predictor.model_.has_unit_head else "regressor"
-    archs = [b.arch for b in built]
-    values = predictor.predict(archs, head=head) if archs else np.zeros(0)
-    return with_predictions(built, values, np.zeros(len(archs)), direction)
-
-
-def with_predictions(
-    built: Sequence[BuiltArchitecture],
-    values: np.ndarray,
-    spread: np.ndarray,
-    direction: Direction,
-) -> list[BuiltArchitecture]:
-    """``built`` with these predictions and spreads, best first in ``direction`` (ties keep
-    the given order)."""
-    order = best_first(values, direction)
-    return [
-        dataclasses.replace(built[i], prediction=float(values[i]), spread=float(spread[i]))
-        for i in order
-    ]
+    return as_scorer(predictor).rerank(built, head=head)
 
 
 def _z_scores(table: ModuleScores, unit: int) -> dict[Subgraph, float]:

@@ -7,14 +7,17 @@ usage error (exit status 2) naming the option.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 from pathlib import Path
 
 __all__ = [
     "add_ensemble_options",
+    "add_executor",
     "add_labelled",
     "add_shift",
     "add_space",
+    "executor_name",
     "float_list",
     "fraction",
     "k_list",
@@ -23,6 +26,8 @@ __all__ = [
     "tensor_shape",
     "wide_weight",
 ]
+
+logger = logging.getLogger("autobuild.cli")
 
 
 def positive_int(text: str) -> int:
@@ -153,16 +158,30 @@ def add_labelled(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_ensemble_options(parser: argparse.ArgumentParser) -> None:
-    from autobuild.ensemble import EXECUTORS
+def executor_name(text: str) -> str:
+    """An ``--executor`` value; the former name ``inprocess`` reads as ``serial``."""
+    if text == "inprocess":
+        logger.warning("--executor inprocess is deprecated; use --executor serial (the same)")
+        return "serial"
+    return text
 
+
+def add_executor(parser: argparse.ArgumentParser, *, default: str, help: str) -> None:
+    """``--executor``: where the command's parallel work runs (:mod:`autobuild.execution`)."""
+    from autobuild.execution import EXECUTORS
+
+    parser.add_argument(
+        "--executor", type=executor_name, choices=list(EXECUTORS), default=default, help=help
+    )
+
+
+def add_ensemble_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folds", type=positive_int, default=5, help="Folds (default: 5).")
     parser.add_argument(
         "--seeds", type=positive_int, default=4, help="Shuffling seeds (default: 4)."
     )
-    parser.add_argument(
-        "--executor",
-        choices=list(EXECUTORS),
+    add_executor(
+        parser,
         default="process",
         help="Where members train: local worker processes (default), this process, or Ray.",
     )

@@ -7,13 +7,13 @@ Every library import is made inside the function that needs it, so importing thi
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from autobuild.exceptions import CLIUsageError
 
-__all__ = ["load_labelled", "load_scorer", "search_evaluator", "shared_direction"]
+__all__ = ["given_evaluators", "load_labelled", "load_scorer", "shared_direction"]
 
 
 def load_labelled(
@@ -33,25 +33,21 @@ def load_labelled(
 
 
 def load_scorer(path: Path) -> Any:
-    """A predictor checkpoint, or an ensemble folder (it has ``ensemble.json``)."""
+    """The :class:`~autobuild.scoring.Scorer` of a predictor checkpoint, or of an ensemble
+    folder (it has ``ensemble.json``)."""
     from autobuild.ensemble import PredictorEnsemble
     from autobuild.ensemble.ensemble import ENSEMBLE_FILE
     from autobuild.predictor import AutoBuildPredictor
+    from autobuild.scoring import as_scorer
 
     if (path / ENSEMBLE_FILE).is_file():
-        return PredictorEnsemble.load(path)
-    return AutoBuildPredictor.load(path)
+        return as_scorer(PredictorEnsemble.load(path))
+    return as_scorer(AutoBuildPredictor.load(path))
 
 
 def shared_direction(paths: Sequence[Path], scorers: Sequence[Any]) -> str:
-    """The direction ('max' or 'min') that every checkpoint or ensemble ranks in."""
-    from autobuild.ensemble import PredictorEnsemble
-    from autobuild.predictor.direction import predictor_direction
-
-    found = [
-        s.direction if isinstance(s, PredictorEnsemble) else predictor_direction(s)
-        for s in scorers
-    ]
+    """The direction ('max' or 'min') that every scorer (checkpoint or ensemble) ranks in."""
+    found = [s.direction for s in scorers]
     if len(set(found)) > 1:
         listed = ", ".join(f"{p} ({d})" for p, d in zip(paths, found, strict=True))
         raise CLIUsageError(
@@ -61,37 +57,21 @@ def shared_direction(paths: Sequence[Path], scorers: Sequence[Any]) -> str:
     return found[0]
 
 
-def search_evaluator(
-    args: argparse.Namespace, space: Any, data: Any, directions: dict[str, str]
-) -> Any:
-    """The evaluator of the objectives: --evaluator's, --predictor's, the table's, measured."""
-    from autobuild.evaluation import (
-        CachedEvaluator,
-        CombinedEvaluator,
-        CostEvaluator,
-        LatencyEvaluator,
-        LookupEvaluator,
-        PredictorEvaluator,
-    )
+def given_evaluators(
+    args: argparse.Namespace, space: Any, metrics: Mapping[str, str]
+) -> list[Any]:
+    """The evaluators named by --evaluator (cached with --cache) and --predictor, in order."""
+    from autobuild.evaluation import CachedEvaluator, PredictorEvaluator
 
-    cache = args.cache if args.cache is not None else args.out / "measured.sqlite"
-    parts: list[Any] = []
-    todo = list(directions)
+    out: list[Any] = []
+    todo = list(metrics)
     if args.evaluator is not None:
         user = _user_evaluator(args.evaluator, space)
-        given = [m for m in todo if m in user.metric_names]
-        if not given:
-            raise CLIUsageError(
-                f"--evaluator {args.evaluator} gives {user.metric_names}, none of the "
-                f"objectives {todo}."
-            )
         # Cached only when asked: a cache keyed by the class name would outlive edits to it.
-        parts.append(user if args.cache is None else CachedEvaluator(user, cache))
-        todo = [m for m in todo if m not in given]
+        out.append(user if args.cache is None else CachedEvaluator(user, args.cache))
+        todo = [m for m in todo if m not in user.metric_names]
     for path in args.predictor or []:
-        from autobuild.predictor import AutoBuildPredictor
-
-        predicted = PredictorEvaluator(AutoBuildPredictor.load(path))
+        predicted = PredictorEvaluator(load_scorer(path))
         name = predicted.metric_names[0]
         if name not in todo:
             raise CLIUsageError(
@@ -104,44 +84,9 @@ def search_evaluator(
                 f"--predictor {path} was trained on space {predicted.space.name!r}, not on "
                 f"{space.name!r}."
             )
-        parts.append(predicted)
+        out.append(predicted)
         todo.remove(name)
-    table = [m for m in todo if data is not None and m in data.metric_names]
-    if table:
-        parts.append(LookupEvaluator(data, {m: directions[m] for m in table}))
-        todo = [m for m in todo if m not in table]
-    cost = [m for m in todo if m in ("params", "flops")]
-    if cost:
-        _needs_networks(space, cost)
-        parts.append(CostEvaluator(space, metrics=cost))
-        todo = [m for m in todo if m not in cost]
-    for device in ("cpu", "cuda"):
-        name = f"latency_{device}_ms"
-        if name in todo:
-            _needs_networks(space, [name])
-            latency = LatencyEvaluator(
-                space, device=device, threads=args.threads, repeats=args.repeats
-            )
-            parts.append(CachedEvaluator(latency, cache))
-            todo.remove(name)
-    if todo:
-        have = [] if data is None else data.metric_names
-        raise CLIUsageError(
-            f"No evaluator gives objective(s) {todo}: the table has {have}, the measured "
-            "metrics are params, flops, latency_cpu_ms and latency_cuda_ms, and --evaluator "
-            "MODULE:NAME adds your own."
-        )
-    return parts[0] if len(parts) == 1 else CombinedEvaluator(parts)
-
-
-def _needs_networks(space: Any, metrics: list[str]) -> None:
-    from autobuild.networks import can_build
-
-    if not can_build(space):
-        raise CLIUsageError(
-            f"Objective(s) {metrics} are measured on built networks, but space {space.name!r} "
-            "cannot build networks; give them in --data or through --evaluator."
-        )
+    return out
 
 
 def _user_evaluator(spec: str, space: Any) -> Any:

@@ -9,7 +9,9 @@ subgraphs scored at that hop, and a subgraph's score is the confidence-weighted 
 members' scores, with the weighted standard deviation reported as its uncertainty.
 
 An ensemble ranks in one direction (:attr:`PredictorEnsemble.direction`): ``"max"`` unless
-its members' checkpoints or its own metadata declare ``"direction": "min"``.
+its members' checkpoints or its own metadata declare ``"direction": "min"``. It is a
+:class:`~autobuild.scoring.Scorer`, so it scores, ranks and re-ranks wherever one predictor
+does.
 """
 
 from __future__ import annotations
@@ -26,13 +28,23 @@ import numpy as np
 
 from autobuild._atomic import atomic_path, write_json_atomic
 from autobuild._checkpoint import read_index
-from autobuild.construction import BuiltArchitecture, with_predictions
+from autobuild.construction import rank_candidates
 from autobuild.ensemble.members import MemberResult, MemberTask, fold_tasks, run_tasks
 from autobuild.exceptions import CheckpointError, ConfigError, DataError
 from autobuild.predictor import AutoBuildPredictor, PredictorConfig
-from autobuild.predictor.direction import Direction, best_first, declared_direction
+from autobuild.predictor.direction import Direction, declared_direction
 from autobuild.predictor.estimator import CONFIG_FILE, WEIGHTS_FILE
-from autobuild.scoring import ModuleScores, SubgraphScore, score_modules
+from autobuild.scoring import (
+    BuiltArchitecture,
+    Head,
+    ModuleScores,
+    Prediction,
+    RerankHead,
+    Shift,
+    SubgraphScore,
+    score_modules,
+    with_predictions,
+)
 from autobuild.spaces import Architecture, SearchSpace, Value
 
 __all__ = [
@@ -63,6 +75,9 @@ MEMBER_WIDE = 0.0
 @dataclass(frozen=True)
 class PredictorEnsemble:
     """Fitted members with their held-out quality (see :func:`fit_ensemble`).
+
+    An ensemble is a :class:`~autobuild.scoring.Scorer`: module scores, unit scores and
+    predictions are its members' confidence-weighted means, with their weighted spread.
 
     Attributes:
         space: The search space.
@@ -129,13 +144,18 @@ class PredictorEnsemble:
         return np.clip(np.nan_to_num(w, nan=0.0), 0.0, None)
 
     # ------------------------------------------------------------------ predictions
-    def predict(
-        self, archs: Sequence[Architecture], head: str = "regressor"
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, archs: Sequence[Architecture], head: Head = "regressor") -> Prediction:
         """Weighted mean and weighted spread of the members' predictions.
 
+        Args:
+            archs: Architectures of the space.
+            head: The members' prediction head (as in
+                :meth:`~autobuild.predictor.AutoBuildPredictor.predict`); the members'
+                weights are the held-out Spearman of their regressor.
+
         Returns:
-            ``(mean, spread)``, two `n` arrays in label units.
+            A :class:`~autobuild.scoring.Prediction`: ``value`` and ``spread``, two `n`
+            arrays in label units (it also unpacks as ``(value, spread)``); no hop norms.
 
         Raises:
             ConfigError: Every member has zero weight (no held-out correlation).
@@ -147,30 +167,36 @@ class PredictorEnsemble:
                 "label more architectures or check the target."
             )
         preds = np.stack([m.predict(archs, head=head) for m in self.members])  # P x n
-        return _weighted(preds, w)
+        mean, spread = _weighted(preds, w)
+        return Prediction(mean, spread)
 
     # ------------------------------------------------------------------ module scores
     def score_modules(
         self,
         *,
         globals_: Sequence[Value] | None = None,
-        shift: str = "eq5",
+        shift: Shift = "auto",
         units: Sequence[int] | None = None,
     ) -> ModuleScores:
         """Confidence-weighted module scores of every stage subgraph.
 
         Each member scores every subgraph (``shift`` as in
-        :func:`~autobuild.scoring.score_modules`: ``"eq5"``, the paper's distribution shift
-        and the default here, ``"additive"``, ``"raw"`` (the paper's literal weighted norms)
-        or ``"auto"``); a subgraph scored at hop ``m`` gets the mean of the members' scores
-        weighted by their held-out Spearman at hop ``m``, and ``spread`` is the weighted
-        standard deviation. Weights are normalised per
-        hop, so subgraphs of different sizes stay on the label scale. An empty subgraph uses
-        the members' mean hop weight. The table ranks in the ensemble's :attr:`direction`.
+        :func:`~autobuild.scoring.score_modules`: ``"eq5"``, the paper's distribution
+        shift, ``"additive"``, ``"raw"`` (the paper's literal weighted norms), or
+        ``"auto"``, the default, which for an ensemble is ``"eq5"``: the members' confidence
+        weights are the held-out Spearman of their hop norms, which Eq. 5 shifts); a
+        subgraph scored at hop ``m`` gets the mean of the members' scores weighted by their
+        held-out Spearman at hop ``m``, and ``spread`` is the weighted standard deviation.
+        Weights are normalised per hop, so subgraphs of different sizes stay on the label
+        scale. An empty subgraph uses the members' mean hop weight. The table ranks in the
+        ensemble's :attr:`direction`.
 
         Raises:
-            ConfigError: No member has a positive weight at a hop some subgraph needs.
+            ConfigError: No member has a positive weight at a hop some subgraph needs, or an
+                unknown ``shift``.
         """
+        if shift == "auto":
+            shift = "eq5"
         tables = [
             score_modules(m, globals_=globals_, shift=shift, units=units) for m in self.members
         ]
@@ -198,45 +224,47 @@ class PredictorEnsemble:
         )
         return ModuleScores(self.space, records, first.globals, first.shift, self.direction)
 
-    def rank_candidates(
-        self, archs: Sequence[Architecture], *, shift: str = "eq5"
-    ) -> list[BuiltArchitecture]:
-        """Rank given architectures by the sum of their units' weighted module scores.
+    def unit_scores(self, archs: Sequence[Architecture], *, shift: Shift = "auto") -> np.ndarray:
+        """`n x U` weighted module scores of the units' subgraphs of ``archs``.
 
-        Like :func:`autobuild.construction.rank_candidates` for one predictor: candidates
-        with the same global feature values are scored from one module-score table. Best
-        first: the highest sum, or the lowest for :attr:`direction` ``"min"``.
+        Architectures with the same global feature values are looked up in one table of
+        :meth:`score_modules`.
+
+        Raises:
+            ConfigError: As :meth:`score_modules`.
         """
         space = self.space
-        unique = list(dict.fromkeys(space.validate(a) for a in archs))
-        per_arch = np.zeros((len(unique), space.num_units))
+        archs = [space.validate(a) for a in archs]
+        out = np.zeros((len(archs), space.num_units))
         groups: dict[tuple[Value, ...], list[int]] = {}
-        for i, a in enumerate(unique):
+        for i, a in enumerate(archs):
             groups.setdefault(a.globals, []).append(i)
         for globals_, idx in groups.items():
             table = self.score_modules(globals_=globals_, shift=shift)
-            for i in idx:
-                for u in range(space.num_units):
-                    rec = table.lookup(u, space.unit_subgraph(unique[i], u))
-                    assert rec is not None  # score_modules scores every subgraph
-                    per_arch[i, u] = rec.score
-        totals = per_arch.sum(1)
-        order = best_first(totals, self.direction)
-        return [
-            BuiltArchitecture(unique[i], float(totals[i]), tuple(float(v) for v in per_arch[i]))
-            for i in order
-        ]
+            out[idx] = table.unit_scores([archs[i] for i in idx])
+        return out
+
+    def rank_candidates(
+        self, archs: Sequence[Architecture], *, shift: Shift = "auto"
+    ) -> list[BuiltArchitecture]:
+        """Rank given architectures by the sum of their units' weighted module scores.
+
+        The same as :func:`autobuild.construction.rank_candidates` of the ensemble: best
+        first, the highest sum, or the lowest for :attr:`direction` ``"min"``.
+        """
+        return rank_candidates(self, archs, shift=shift)
 
     def rerank(
-        self, built: Sequence[BuiltArchitecture], *, head: str = "regressor"
+        self, built: Sequence[BuiltArchitecture], *, head: RerankHead = "auto"
     ) -> list[BuiltArchitecture]:
         """Order built architectures by the ensemble's weighted whole-architecture prediction.
 
-        Like :func:`autobuild.construction.rerank` for one predictor: the non-additive step
-        after summed stage scores have reduced the space; best prediction first (the lowest
-        for :attr:`direction` ``"min"``). ``spread`` is the members' weighted spread.
-        ``head`` is as in :meth:`predict`; ``"auto"`` means the regressor, whose held-out
-        Spearman weights the members.
+        Like :meth:`PredictorScorer.rerank <autobuild.scoring.PredictorScorer.rerank>` for
+        one predictor: the non-additive step after summed stage scores have reduced the
+        space; best prediction first (the lowest for :attr:`direction` ``"min"``).
+        ``spread`` is the members' weighted spread. ``head`` is as in :meth:`predict`;
+        ``"auto"`` (the default) means the regressor, whose held-out Spearman weights the
+        members.
 
         Raises:
             ConfigError: Every member has zero weight (see :meth:`predict`), or a bad head.
@@ -244,8 +272,8 @@ class PredictorEnsemble:
         archs = [b.arch for b in built]
         if not archs:
             return []
-        mean, spread = self.predict(archs, head="regressor" if head == "auto" else head)
-        return with_predictions(built, mean, spread, self.direction)
+        prediction = self.predict(archs, head="regressor" if head == "auto" else head)
+        return with_predictions(built, prediction.value, prediction.spread, self.direction)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
@@ -367,8 +395,7 @@ def fit_ensemble(
             member.mkdir(parents=True, exist_ok=True)
             with atomic_path(member / WEIGHTS_FILE) as tmp:
                 tmp.write_bytes(result.weights)
-            with atomic_path(member / CONFIG_FILE) as tmp:
-                tmp.write_text(result.meta)
+            write_json_atomic(member / CONFIG_FILE, result.meta)
             write_json_atomic(member / "member.json", info)
 
     in_memory: dict[str, MemberResult] = {}
@@ -447,12 +474,7 @@ def _member_dir(info: dict[str, Any]) -> str:
 
 
 def _member_from_result(result: MemberResult, space: SearchSpace) -> AutoBuildPredictor:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / WEIGHTS_FILE).write_bytes(result.weights)
-        (Path(tmp) / CONFIG_FILE).write_text(result.meta)
-        return AutoBuildPredictor.load(tmp, space)
+    return AutoBuildPredictor.from_state(result.state(), space)
 
 
 def _finished_members(folder: Path, tasks: Sequence[MemberTask]) -> dict[str, dict[str, Any]]:

@@ -3,31 +3,29 @@
 A member is fully described by a :class:`MemberTask` of plain data (the space declaration,
 architecture ids, labels, fold indices, hyper-parameters and a seed), so any executor can run
 it and the result does not depend on which one did: every member trains with one thread and
-its own seed. A finished member comes back as its checkpoint *files* (safetensors weights and
-JSON metadata, as bytes and text) plus its held-out metrics; the caller writes them to disk,
-so a worker on another machine of a Ray cluster needs no shared file system.
+its own seed. A finished member comes back in memory as its checkpoint's content (the
+safetensors weights as bytes, the JSON metadata as plain values) plus its held-out metrics;
+the caller keeps it as a predictor and may write the files, so a worker on another machine of
+a Ray cluster needs no shared file system.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from autobuild._workers import exit_with_parent
-from autobuild.exceptions import ConfigError, EvaluationError
+from autobuild.exceptions import ConfigError
+
+# EXECUTORS: where members train (this process, local worker processes, Ray).
+from autobuild.execution import EXECUTORS, TaskPool, check_executor
 
 __all__ = ["EXECUTORS", "MemberResult", "MemberTask", "fold_tasks", "run_tasks", "train_member"]
 
 logger = logging.getLogger(__name__)
-
-#: Where members train: in this process, in local worker processes, or on a Ray cluster.
-EXECUTORS = ("serial", "process", "ray")
 
 
 @dataclass(frozen=True)
@@ -64,20 +62,32 @@ class MemberTask:
 
 @dataclass(frozen=True)
 class MemberResult:
-    """A trained member: its checkpoint files and held-out metrics.
+    """A trained member: its checkpoint's content and held-out metrics.
+
+    The weights travel as safetensors bytes rather than tensors, so a result pickles the same
+    through any executor (PyTorch's own multiprocessing pickler would move tensors through
+    shared memory).
 
     Attributes:
         task: The task it ran.
-        weights: The ``model.safetensors`` file, as bytes.
-        meta: The ``predictor.json`` file, as text.
+        weights: The content of its ``model.safetensors`` file, as bytes.
+        meta: The content of its ``predictor.json`` file, as plain JSON values.
         metrics: Held-out ``srcc`` (prediction), ``hop_srcc`` (per hop), ``n_train``,
             ``n_test`` and ``train_seconds``.
     """
 
     task: MemberTask
     weights: bytes
-    meta: str
+    meta: dict[str, Any]
     metrics: dict[str, Any]
+
+    def state(self) -> dict[str, Any]:
+        """The member as :meth:`AutoBuildPredictor.to_state
+        <autobuild.predictor.AutoBuildPredictor.to_state>` gave it, for
+        :meth:`~autobuild.predictor.AutoBuildPredictor.from_state`."""
+        from safetensors.torch import load
+
+        return {"meta": self.meta, "tensors": load(self.weights)}
 
 
 def fold_tasks(
@@ -132,15 +142,15 @@ def fold_tasks(
 
 
 def train_member(task: MemberTask) -> MemberResult:
-    """Train one member with one thread and return its checkpoint files and metrics.
+    """Train one member with one thread and return its checkpoint's content and metrics.
 
     This is the function every executor runs; it imports what it needs so that a fresh
     worker process (or a Ray worker) can run it.
     """
     import torch
+    from safetensors.torch import save
 
     from autobuild.predictor import AutoBuildPredictor, PredictorConfig
-    from autobuild.predictor.estimator import CONFIG_FILE, WEIGHTS_FILE
     from autobuild.spaces import from_spec
 
     threads = torch.get_num_threads()
@@ -162,13 +172,11 @@ def train_member(task: MemberTask) -> MemberResult:
             "n_test": len(test),
             "train_seconds": pred.train_seconds_,
         }
-        with tempfile.TemporaryDirectory() as tmp:
-            pred.save(tmp, extra={"member": {"fold": task.fold, "shuffle": task.shuffle}})
-            weights = (Path(tmp) / WEIGHTS_FILE).read_bytes()
-            meta = (Path(tmp) / CONFIG_FILE).read_text()
+        state = pred.to_state(extra={"member": {"fold": task.fold, "shuffle": task.shuffle}})
+        weights = save(state["tensors"])
     finally:
         torch.set_num_threads(threads)
-    return MemberResult(task, weights, meta, metrics)
+    return MemberResult(task, weights, state["meta"], metrics)
 
 
 def run_tasks(
@@ -184,92 +192,38 @@ def run_tasks(
     Args:
         tasks: The members to train.
         executor: ``"serial"`` (this process), ``"process"`` (local worker processes, the
-            default) or ``"ray"`` (tasks on a Ray cluster; ``pip install 'autobuild[ray]'``).
-        n_jobs: Local worker processes (default: the CPU count, at most one per task).
+            default) or ``"ray"`` (tasks on a Ray cluster; ``pip install 'autobuild[ray]'``);
+            see :mod:`autobuild.execution`.
+        n_jobs: Local worker processes (default: the CPU count; no more are started than
+            there are tasks).
         ray_address: Address of a running Ray cluster (default: start a local instance, or
             join the one ``RAY_ADDRESS`` names).
         on_result: Called with every finished member as soon as it arrives (e.g. to write
             it to disk, so that an interrupted run keeps what it finished).
 
     Raises:
-        ConfigError: An unknown executor, or Ray is not installed.
+        ConfigError: An unknown executor, a bad ``n_jobs``, Ray is not installed, or the
+            Ray cluster cannot be reached.
+        EvaluationError: A worker process died.
     """
-    if executor not in EXECUTORS:
-        raise ConfigError(f"`executor` must be one of {list(EXECUTORS)}, got {executor!r}.")
-    if not tasks:
-        return []
-    if executor == "serial":
-        stream: Iterator[tuple[int, MemberResult]] = (
-            (i, train_member(t)) for i, t in enumerate(tasks)
-        )
-    elif executor == "process":
-        stream = _process_stream(tasks, n_jobs)
-    else:
-        stream = _ray_stream(tasks, ray_address)
+    pool: TaskPool[MemberTask, MemberResult] = TaskPool(
+        train_member,
+        check_executor(executor),
+        n_jobs=n_jobs,
+        ray_address=ray_address,
+        task_name="training ensemble members",
+    )
     results: list[MemberResult | None] = [None] * len(tasks)
-    for i, result in stream:
-        results[i] = result
-        if on_result is not None:
-            on_result(result)
-        logger.info(
-            "Member %s: held-out Spearman %.3f (%d of %d done)",
-            result.task.name,
-            result.metrics["srcc"],
-            sum(r is not None for r in results),
-            len(tasks),
-        )
+    with pool:
+        for i, result in pool.stream(tasks):
+            results[i] = result
+            if on_result is not None:
+                on_result(result)
+            logger.info(
+                "Member %s: held-out Spearman %.3f (%d of %d done)",
+                result.task.name,
+                result.metrics["srcc"],
+                sum(r is not None for r in results),
+                len(tasks),
+            )
     return [r for r in results if r is not None]
-
-
-def _process_stream(
-    tasks: Sequence[MemberTask], n_jobs: int | None
-) -> Iterator[tuple[int, MemberResult]]:
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    if n_jobs is not None and (isinstance(n_jobs, bool) or n_jobs < 1):
-        raise ConfigError(f"`n_jobs` must be a positive integer, got {n_jobs!r}.")
-    workers = min(n_jobs or os.cpu_count() or 1, len(tasks))
-    # "spawn": a forked child of a process that has started PyTorch's thread pools can hang.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=exit_with_parent
-    ) as pool:
-        futures = {pool.submit(train_member, t): i for i, t in enumerate(tasks)}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        except BrokenProcessPool as err:
-            raise EvaluationError(
-                "A worker process training ensemble members died. Worker processes are "
-                "started with 'spawn', which re-imports the calling script: guard a script's "
-                "code with `if __name__ == '__main__':`, or use executor='serial'."
-            ) from err
-
-
-def _ray_stream(
-    tasks: Sequence[MemberTask], address: str | None
-) -> Iterator[tuple[int, MemberResult]]:
-    try:
-        import ray
-    except ImportError as err:
-        raise ConfigError(
-            "executor='ray' needs Ray, which is not installed; install it with: "
-            "pip install 'autobuild[ray]'"
-        ) from err
-    started = False
-    if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=False, include_dashboard=False)
-        started = True
-    try:
-        remote = ray.remote(num_cpus=1)(train_member)
-        pending = {remote.remote(t): i for i, t in enumerate(tasks)}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                yield pending.pop(ref), ray.get(ref)
-    finally:
-        if started:
-            ray.shutdown()

@@ -6,6 +6,7 @@ from autobuild.evaluation.base import BaseEvaluator, Metric, Record
 from autobuild.evaluation.cache import CachedEvaluator
 from autobuild.evaluation.combined import CombinedEvaluator
 from autobuild.evaluation.lookup import LookupEvaluator
+from autobuild.evaluation.measure import measure_to_csv
 from autobuild.evaluation.measured import CostEvaluator, LatencyEvaluator
 from autobuild.evaluation.predicted import PredictorEvaluator
 
@@ -19,4 +20,5 @@ __all__ = [
     "Metric",
     "PredictorEvaluator",
     "Record",
+    "measure_to_csv",
 ]

@@ -14,10 +14,11 @@ Cache key:
     machine it was measured on only by where the user keeps it: keep one file per machine.
 
 Durability:
-    WAL journal, ``synchronous=FULL``, one committed transaction per evaluated batch of the
-    wrapped evaluator (``evaluator.batch_size``), so a killed run loses at most the batch in
-    flight. Several processes may share a file (they wait up to ``busy_timeout`` seconds for
-    the write lock). Records are JSON text; nothing is pickled.
+    The file is opened by :func:`autobuild.storage.sqlite.connect`, as the run store is (WAL
+    journal, ``synchronous=FULL``, a checked schema version), with one committed transaction
+    per evaluated batch of the wrapped evaluator (``evaluator.batch_size``), so a killed run
+    loses at most the batch in flight. Several processes may share a file (they wait up to
+    ``busy_timeout`` seconds for the write lock). Records are JSON text; nothing is pickled.
 
 Example:
     >>> import autobuild as ab
@@ -40,10 +41,14 @@ from typing import Any
 from autobuild.evaluation.base import BaseEvaluator, Record
 from autobuild.exceptions import ConfigError, DataError
 from autobuild.spaces import Architecture
+from autobuild.storage.sqlite import Schema, check_busy_timeout, connect, write_transaction
 
 __all__ = ["CachedEvaluator"]
 
-_SCHEMA = """
+_SCHEMA = Schema(
+    kind="evaluation cache",
+    version=1,
+    ddl="""
 CREATE TABLE IF NOT EXISTS records (
     evaluator TEXT NOT NULL,
     space TEXT NOT NULL,
@@ -52,7 +57,9 @@ CREATE TABLE IF NOT EXISTS records (
     created_at REAL NOT NULL,
     PRIMARY KEY (evaluator, space, arch_id)
 );
-"""
+""",
+    hint="give another cache file, or delete this one to measure again",
+)
 
 
 def _evaluator_key(evaluator: BaseEvaluator) -> str:
@@ -81,7 +88,8 @@ class CachedEvaluator(BaseEvaluator):
         misses: Architectures this object had evaluated.
 
     Raises:
-        ConfigError: ``path`` cannot be opened as a cache, or a bad ``busy_timeout``.
+        ConfigError: ``path`` cannot be opened, or a bad ``busy_timeout``.
+        DataError: ``path`` is not an evaluation cache, or has another schema version.
     """
 
     def __init__(
@@ -91,13 +99,12 @@ class CachedEvaluator(BaseEvaluator):
             raise ConfigError(
                 f"CachedEvaluator wraps a BaseEvaluator, got {type(evaluator).__name__}."
             )
-        if not (isinstance(busy_timeout, int | float) and busy_timeout >= 0):
-            raise ConfigError(f"`busy_timeout` must be a number >= 0, got {busy_timeout!r}.")
+        timeout = check_busy_timeout(busy_timeout)
         super().__init__(evaluator.space, batch_size=evaluator.batch_size)
         self.evaluator = evaluator
         self.metrics = evaluator.metrics
         self.path = Path(path)
-        self.busy_timeout = float(busy_timeout)
+        self.busy_timeout = timeout
         self.key = _evaluator_key(evaluator)
         self.space_digest = hashlib.sha256(self.space.fingerprint().encode()).hexdigest()
         self.hits = 0
@@ -112,21 +119,9 @@ class CachedEvaluator(BaseEvaluator):
         return state
 
     def _connect(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as err:
-            raise ConfigError(
-                f"Cannot open the evaluation cache {str(self.path)!r}: {err}. Give a writable "
-                "file path (it is created if missing)."
-            ) from err
-        self._conn = conn
-        return conn
+        if self._conn is None:
+            self._conn = connect(self.path, _SCHEMA, busy_timeout=self.busy_timeout)
+        return self._conn
 
     def __len__(self) -> int:
         """Records cached for this evaluator and space."""
@@ -185,13 +180,8 @@ class CachedEvaluator(BaseEvaluator):
                         )
                     )
             conn = self._connect()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 conn.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?)", rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             # Another process may have stored an architecture first: its record wins, so every
             # process answers with the same number.
             for i, stored in zip(todo, self.cached([archs[i] for i in todo]), strict=True):

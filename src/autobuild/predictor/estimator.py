@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -475,21 +476,23 @@ class AutoBuildPredictor:
         return regression_metrics(np.asarray(y, dtype=np.float64), pred, norms)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
-        """Write the checkpoint folder: ``model.safetensors`` and ``predictor.json``.
-
-        Both files are written atomically (temporary file, then rename).
+    def to_state(self, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The fitted predictor in memory: what :meth:`save` writes, without the files.
 
         Args:
-            path: Folder to create or update.
-            extra: JSON-serialisable metadata stored alongside (e.g. target, metrics,
-                direction); default: the predictor's own :attr:`metadata_`.
-        """
-        from safetensors.torch import save_file
+            extra: JSON-serialisable metadata, as in :meth:`save`; default: the predictor's
+                own :attr:`metadata_`.
 
+        Returns:
+            ``{"meta": ..., "tensors": ...}``: ``meta`` is the content of ``predictor.json``
+            (plain JSON values: lists, string keys, ``None`` for non-finite numbers) and
+            ``tensors`` that of ``model.safetensors``, the network's state dict as detached,
+            contiguous copies (name -> tensor). :meth:`from_state` reads it back.
+
+        Raises:
+            NotFittedError: Before :meth:`fit`.
+        """
         self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": CHECKPOINT_FORMAT,
             "space": self.space.to_dict(),
@@ -508,15 +511,76 @@ class AutoBuildPredictor:
             "blend_cv": self.blend_cv_,
             "extra": self.metadata_ if extra is None else extra,
         }
-        state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
+        tensors = {
+            k: v.detach().clone(memory_format=torch.contiguous_format)
+            for k, v in self.model_.state_dict().items()
+        }
+        return {"meta": _plain_json(meta), "tensors": tensors}
+
+    @classmethod
+    def from_state(
+        cls, state: Mapping[str, Any], space: SearchSpace | None = None
+    ) -> AutoBuildPredictor:
+        """A predictor from the dictionary of :meth:`to_state`, as :meth:`load` reads files.
+
+        Args:
+            state: ``{"meta": ..., "tensors": ...}`` from :meth:`to_state`.
+            space: If given, the predictor must have been trained on this space.
+
+        Raises:
+            CheckpointError: Not a state of :meth:`to_state`, another format version, a
+                corrupt state, or one trained on a different space.
+        """
+        meta = state.get("meta") if isinstance(state, Mapping) else None
+        tensors = state.get("tensors") if isinstance(state, Mapping) else None
+        if not isinstance(meta, Mapping) or not isinstance(tensors, Mapping):
+            raise CheckpointError(
+                f"A predictor state is a dict with a 'meta' dict and a 'tensors' dict, as "
+                f"AutoBuildPredictor.to_state() returns; got {type(state).__name__}"
+                + (f" with keys {sorted(map(str, state))}" if isinstance(state, Mapping) else "")
+                + "."
+            )
+        found = meta.get("format")
+        if found != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"The predictor state has format {found!r}; this autobuild reads "
+                f"{CHECKPOINT_FORMAT!r}."
+            )
+        return cls._restore(
+            meta,
+            lambda: tensors,
+            space,
+            source="The predictor state",
+            meta_name="The predictor state",
+            weights_name="of the predictor state",
+        )
+
+    def save(self, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
+        """Write the checkpoint folder: ``model.safetensors`` and ``predictor.json``.
+
+        Both files are written atomically (temporary file, then rename); they hold
+        :meth:`to_state`.
+
+        Args:
+            path: Folder to create or update.
+            extra: JSON-serialisable metadata stored alongside (e.g. target, metrics,
+                direction); default: the predictor's own :attr:`metadata_`.
+        """
+        from safetensors.torch import save_file
+
+        state = self.to_state(extra=extra)
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / WEIGHTS_FILE) as tmp:
-            save_file(state, str(tmp))
-        write_json_atomic(folder / CONFIG_FILE, meta)
+            save_file(state["tensors"], str(tmp))
+        write_json_atomic(folder / CONFIG_FILE, state["meta"])
         return folder
 
     @classmethod
     def load(cls, path: str | Path, space: SearchSpace | None = None) -> AutoBuildPredictor:
         """Read a checkpoint folder written by :meth:`save`.
+
+        The weights are read with safetensors, the metadata as JSON: nothing is unpickled.
 
         Args:
             path: The checkpoint folder.
@@ -536,24 +600,53 @@ class AutoBuildPredictor:
             raise CheckpointError(
                 f"{str(folder)!r} is not a predictor checkpoint: {weights_path.name} is missing."
             )
+
+        def tensors() -> Mapping[str, torch.Tensor]:
+            try:
+                return load_file(str(weights_path))
+            except (SafetensorError, RuntimeError, OSError) as err:
+                raise CheckpointError(f"Cannot load weights {str(weights_path)!r}: {err}") from err
+
+        return cls._restore(
+            meta,
+            tensors,
+            space,
+            source=f"Checkpoint {str(folder)!r}",
+            meta_name=repr(str(meta_path)),
+            weights_name=repr(str(weights_path)),
+        )
+
+    @classmethod
+    def _restore(
+        cls,
+        meta: Mapping[str, Any],
+        tensors: Callable[[], Mapping[str, torch.Tensor]],
+        space: SearchSpace | None,
+        *,
+        source: str,
+        meta_name: str,
+        weights_name: str,
+    ) -> AutoBuildPredictor:
+        """The predictor of checkpoint metadata and its weights (read when needed); the
+        names say in errors where a part came from."""
         try:
             saved_space = spaces_mod.from_spec(meta["space"])
             # Checkpoints written before the wide term existed were trained without it.
             config = PredictorConfig.from_dict({"wide": 0.0, **meta["config"]})
         except (KeyError, TypeError, ValueError) as err:
-            raise CheckpointError(f"{str(meta_path)!r} is corrupt: {err}.") from err
+            raise CheckpointError(f"{meta_name} is corrupt: {err}.") from err
         if space is not None and space.fingerprint() != saved_space.fingerprint():
             raise CheckpointError(
-                f"Checkpoint {str(folder)!r} was trained on space {saved_space.name!r}, which "
+                f"{source} was trained on space {saved_space.name!r}, which "
                 f"differs from the given space {space.name!r}; use the space it was trained on."
             )
         pred = cls(space or saved_space, config, random_state=meta.get("seed"))
         model = pred._build_model()
+        weights = tensors()
         try:
-            state = load_file(str(weights_path))
-            model.load_state_dict(state, strict=True)
-        except (SafetensorError, RuntimeError, OSError) as err:
-            raise CheckpointError(f"Cannot load weights {str(weights_path)!r}: {err}") from err
+            model.load_state_dict(weights, strict=True)
+        except (RuntimeError, TypeError, ValueError) as err:
+            raise CheckpointError(f"Cannot load weights {weights_name}: {err}") from err
         model.eval()
         pred.model_ = model
         try:
@@ -567,15 +660,25 @@ class AutoBuildPredictor:
             pred.label_moments_ = LabelMoments.from_json(meta["label_moments"])
             pred.train_seconds_ = float(meta["train_seconds"])
         except (KeyError, TypeError, ValueError) as err:
-            raise CheckpointError(f"{str(meta_path)!r} is corrupt: {err}.") from err
+            raise CheckpointError(f"{meta_name} is corrupt: {err}.") from err
         if len(pred.train_archs_) != pred.n_train_ or len(pred.train_labels_) != pred.n_train_:
-            raise CheckpointError(
-                f"{str(meta_path)!r} is corrupt: its training set is incomplete."
-            )
+            raise CheckpointError(f"{meta_name} is corrupt: its training set is incomplete.")
         pred.history_ = []
         pred.blend_cv_ = meta.get("blend_cv", {})
         pred.metadata_ = meta.get("extra", {})
         return pred
+
+
+def _plain_json(obj: Any) -> Any:
+    """``obj`` as the plain values that reading it back from a JSON file gives: lists for
+    tuples and arrays, string keys, Python numbers, ``None`` for NaN and infinities."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, np.ndarray | np.generic):
+            return value.tolist()
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    return json.loads(json.dumps(obj, default=default), parse_constant=lambda _: None)
 
 
 def _make_encoder(space: SearchSpace, graph_format: str) -> Encoder:

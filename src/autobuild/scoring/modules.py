@@ -26,6 +26,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -40,11 +41,12 @@ from autobuild.predictor.direction import (
     predictor_direction,
 )
 from autobuild.scoring.tables import SubgraphScore
-from autobuild.spaces import SearchSpace, Subgraph, Value
+from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
 
 __all__ = [
     "MAX_SUBGRAPHS",
     "ModuleScores",
+    "Shift",
     "score_modules",
     "score_subgraphs",
 ]
@@ -54,6 +56,12 @@ logger = logging.getLogger(__name__)
 #: Most subgraphs of one unit that :func:`score_modules` enumerates.
 MAX_SUBGRAPHS = 5_000_000
 _BATCH_GRAPHS = 16_384
+
+#: How raw embedding norms become module scores: ``"eq5"`` (the paper's distribution shift),
+#: ``"additive"`` (a predictor's trained unit head), ``"raw"`` (the norms themselves) or
+#: ``"auto"`` (the scorer's own choice: see :func:`score_subgraphs` for one predictor and
+#: :meth:`~autobuild.ensemble.PredictorEnsemble.score_modules` for an ensemble).
+Shift = Literal["auto", "eq5", "additive", "raw"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,42 @@ class ModuleScores:
         i = self._index.get((unit, subgraph))
         return None if i is None else self.records[i]
 
+    def unit_scores(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """The score of every unit's subgraph of each architecture, looked up in this table.
+
+        Args:
+            archs: `n` architectures of the table's space, with the global feature values
+                the table was scored with (:attr:`globals`).
+
+        Returns:
+            An `n x U` array: row ``i`` holds the scores of the ``U`` unit subgraphs of
+            ``archs[i]``.
+
+        Raises:
+            ConfigError: An architecture with other global feature values, or a subgraph of
+                a unit the table did not score.
+        """
+        space = self.space
+        out = np.zeros((len(archs), space.num_units))
+        for i, arch in enumerate(archs):
+            arch = space.validate(arch)
+            if tuple(arch.globals) != tuple(self.globals):
+                raise ConfigError(
+                    f"Architecture {space.arch_id(arch)!r} has global feature values "
+                    f"{tuple(arch.globals)!r}, but this table was scored with "
+                    f"{tuple(self.globals)!r}; score the modules with globals_="
+                    f"{tuple(arch.globals)!r} (or rank with the scorer itself)."
+                )
+            for u in range(space.num_units):
+                record = self.lookup(u, space.unit_subgraph(arch, u))
+                if record is None:
+                    raise ConfigError(
+                        f"Unit {space.unit_name(u)!r} of architecture {space.arch_id(arch)!r} "
+                        "was not scored in this table; score every unit (units=None)."
+                    )
+                out[i, u] = record.score
+        return out
+
 
 def score_subgraphs(
     predictor: AutoBuildPredictor,
@@ -107,7 +151,7 @@ def score_subgraphs(
     *,
     globals_: Sequence[Value] | None = None,
     moments: LabelMoments | None = None,
-    shift: str = "auto",
+    shift: Shift = "auto",
 ) -> list[SubgraphScore]:
     """Score given subgraphs of one unit (e.g. those of a candidate list).
 
@@ -126,7 +170,7 @@ def score_subgraphs(
             when the predictor has one, else ``"eq5"``).
     """
     _check_scorable(predictor)
-    shift = _resolve_shift(predictor, shift)
+    resolved = _resolve_shift(predictor, shift)
     moments = moments or predictor.label_moments_
     # Repeats share one record: scored at another position of a batch, a repeat's norm
     # could differ in the last bits.
@@ -143,11 +187,11 @@ def score_subgraphs(
     for n_layers, idx in by_size.items():
         chunk = [unique[i] for i in idx]
         if n_layers == 0:
-            records = [_empty_record(predictor, unit, sg, moments, shift) for sg in chunk]
+            records = [_empty_record(predictor, unit, sg, moments, resolved) for sg in chunk]
         else:
             batch = _encoder(predictor).encode_subgraphs(unit, chunk, globals_)
             raw = _last_node_norms(predictor, batch, n_layers - 1)
-            records = _records(predictor, unit, chunk, n_layers, raw, moments, shift)
+            records = _records(predictor, unit, chunk, n_layers, raw, moments, resolved)
         for i, r in zip(idx, records, strict=True):
             out[i] = r
     return [out[i] for i in where]
@@ -158,7 +202,7 @@ def score_modules(
     *,
     units: Sequence[int] | None = None,
     globals_: Sequence[Value] | None = None,
-    shift: str = "auto",
+    shift: Shift = "auto",
 ) -> ModuleScores:
     """Score every stage subgraph of every unit of the predictor's space.
 
@@ -184,7 +228,7 @@ def score_modules(
             interval-valued features.
     """
     _check_scorable(predictor)
-    shift = _resolve_shift(predictor, shift)
+    resolved = _resolve_shift(predictor, shift)
     direction = predictor_direction(predictor)
     space = predictor.space
     moments = predictor.label_moments_
@@ -207,12 +251,12 @@ def score_modules(
             n_layers = sum(lengths)
             if n_layers == 0:
                 empty: Subgraph = tuple(() for _ in stages)
-                records.append(_empty_record(predictor, u, empty, moments, shift))
+                records.append(_empty_record(predictor, u, empty, moments, resolved))
                 continue
             batch, subgraphs = _encoder(predictor).encode_unit_product(u, lengths, globals_)
             raw = _last_node_norms(predictor, batch, n_layers - 1)
-            records.extend(_records(predictor, u, subgraphs, n_layers, raw, moments, shift))
-    return ModuleScores(space, tuple(records), tuple(globals_), shift, direction)
+            records.extend(_records(predictor, u, subgraphs, n_layers, raw, moments, resolved))
+    return ModuleScores(space, tuple(records), tuple(globals_), resolved, direction)
 
 
 def _encoder(predictor: AutoBuildPredictor) -> SequenceGraphEncoder:

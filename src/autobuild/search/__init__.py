@@ -1,11 +1,17 @@
-"""Search over architectures: NSGA-II, its baselines by name, and the crash-safe run store."""
+"""Search over architectures: NSGA-II, its baselines by name, and the crash-safe run store.
+
+Every method takes one :class:`SearchConfig` (objectives, budget, operator probabilities,
+seed, constraints); candidates, per-stage restrictions, the run store and the search's name
+are arguments of the method.
+"""
 
 from __future__ import annotations
 
+from autobuild.search.config import SearchConfig
 from autobuild.search.constraints import Constraint, check_constraints
 from autobuild.search.genome import MAX_FILL_ENUMERATION, full_candidates
 from autobuild.search.layer import LayerGenome, check_insight
-from autobuild.search.methods import METHODS, run_layer_search, run_method, run_random
+from autobuild.search.methods import METHODS, Method, run_layer_search, run_method, run_random
 from autobuild.search.nsga import run_search
 from autobuild.search.pareto import pareto_indices
 from autobuild.search.result import Objective, SearchResult
@@ -26,8 +32,10 @@ __all__ = [
     "EvaluationRecord",
     "EvaluationStatus",
     "LayerGenome",
+    "Method",
     "Objective",
     "RunStore",
+    "SearchConfig",
     "SearchRecord",
     "SearchResult",
     "check_constraints",
@@ -41,7 +49,9 @@ __all__ = [
     "run_search",
 ]
 
-# Evaluation executors, the hypervolume of a front and the output files of a search.
+# The evaluator of a search's metrics, evaluation executors, the hypervolume of a front and
+# the output files of a search.
+from autobuild.search.evaluators import search_evaluator
 from autobuild.search.executors import (
     EVALUATION_EXECUTORS,
     EvaluationExecutor,
@@ -61,5 +71,6 @@ __all__ += [
     "make_evaluate",
     "pareto_table",
     "read_search_outputs",
+    "search_evaluator",
     "write_search_outputs",
 ]

@@ -1,12 +1,14 @@
 """The archive of a search: evaluates architectures (or replays them from the run store).
 
 :class:`Evaluations` takes batches of new, distinct architectures from the search loop,
-takes those already in the :class:`~autobuild.search.storage.RunStore` from it and evaluates
-the others, committing each outcome to the store as soon as it arrives. A batch whose
-``evaluate`` call raises is evaluated again one architecture at a time; an architecture whose
-evaluation raises, lacks an objective or constraint metric or gives a non-finite one is
-recorded as ``"failed"`` with its error text. Each batch comes back in the order it was
-given, as pymoo's objective values and constraint violations.
+takes those already in its :class:`~autobuild.storage.BaseRunStore` from it and evaluates
+the others, committing each outcome to the store as soon as it arrives. A search without a
+store of its own records into a fresh :class:`~autobuild.storage.InMemoryRunStore`, so
+replay and recording take one path. A batch whose ``evaluate`` call raises is evaluated
+again one architecture at a time; an architecture whose evaluation raises, lacks an
+objective or constraint metric or gives a non-finite one is recorded as ``"failed"`` with
+its error text. Each batch comes back in the order it was given, as pymoo's objective
+values and constraint violations.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from autobuild._progress import progress_bar
-from autobuild.exceptions import DataError
+from autobuild.exceptions import ConfigError, DataError
 from autobuild.search.constraints import Constraint
 from autobuild.search.result import EvaluateFn, Objective
-from autobuild.search.storage import RunStore
 from autobuild.spaces import Architecture, SearchSpace
+from autobuild.storage import BaseRunStore, InMemoryRunStore
 
 __all__ = ["Evaluations"]
 
@@ -38,7 +40,20 @@ _FAILED_CV = 1e30
 
 
 class Evaluations:
-    """The archive: evaluates (or replays from the store) and records architectures."""
+    """The archive: evaluates (or replays from the store) and records architectures.
+
+    Args:
+        space: The search space.
+        known: Canonical ids of the architectures the search has met; grows with each batch.
+        evaluate: The search's ``evaluate`` callable.
+        objectives: ``(metric, "max" | "min")`` pairs.
+        store: The run store to replay from and record into; ``None``: a fresh
+            :class:`~autobuild.storage.InMemoryRunStore`.
+        search_id: The search's id in ``store`` (with a fresh store: ignored, and a search
+            named ``"search"`` opened in it).
+        progress: Total of the progress bar; ``None``: no bar.
+        constraints: Bounds on metrics.
+    """
 
     def __init__(
         self,
@@ -46,19 +61,29 @@ class Evaluations:
         known: set[str],
         evaluate: EvaluateFn,
         objectives: Sequence[Objective],
-        store: RunStore | None,
+        store: BaseRunStore | None,
         search_id: int | None,
         progress: int | None = None,
         constraints: Sequence[Constraint] = (),
     ) -> None:
+        if store is None:  # a search that keeps nothing still records: into memory
+            store = InMemoryRunStore()
+            search_id = store.create_or_resume(
+                "search", space_fingerprint=space.fingerprint(), config={}, seed=None
+            ).id
+        elif search_id is None:
+            raise ConfigError(
+                f"The archive of a search in {store!r} needs the search's id, got None; open "
+                "the search with store.create_or_resume() first."
+            )
         self.space = space
         self.known = known
         self.evaluate = evaluate
         self.objectives = list(objectives)
         self.constraints = tuple(constraints)
         self.violations: list[float] = []
-        self.store = store
-        self.search_id = search_id
+        self.store: BaseRunStore = store
+        self.search_id: int = search_id
         self.archs: list[Architecture] = []
         self.metrics: list[dict[str, float]] = []
         self.status: list[str] = []
@@ -89,9 +114,7 @@ class Evaluations:
         results: dict[str, tuple[dict[str, float], str, str | None]] = {}
         todo: list[tuple[Architecture, str]] = []
         for arch, key in decoded:
-            rec = None
-            if self.store is not None and self.search_id is not None:
-                rec = self.store.lookup(self.search_id, key)
+            rec = self.store.lookup(self.search_id, key)
             if rec is not None:
                 results[key] = (rec.metrics, rec.status, rec.error)
                 self.n_reused += 1
@@ -228,17 +251,16 @@ class Evaluations:
         metrics, status, error = outcome
         if status == "failed":
             logger.warning("evaluation of %s failed: %s", key, error)
-        if self.store is not None and self.search_id is not None:
-            self.store.record(
-                self.search_id,
-                key,
-                self.space.to_json(arch),
-                metrics,
-                status="ok" if status == "ok" else "failed",
-                error=error,
-                started_at=start,
-                finished_at=finished,
-            )
+        self.store.record(
+            self.search_id,
+            key,
+            self.space.to_json(arch),
+            metrics,
+            status="ok" if status == "ok" else "failed",
+            error=error,
+            started_at=start,
+            finished_at=finished,
+        )
         self._advance(1)
 
 

@@ -21,17 +21,20 @@ Contract of the callable:
     evaluations in flight, never finished ones.
 
 Executors:
-    * ``"inprocess"`` (default): the evaluator runs in this process. A call evaluates the
+    The executors are those of :mod:`autobuild.execution` (one
+    :class:`~autobuild.execution.TaskPool` task per architecture):
+
+    * ``"serial"`` (default): the evaluator runs in this process. A call evaluates the
       whole batch with one ``evaluator.evaluate(archs)`` (a lookup stays one vectorised
       call; if it raises, every architecture is evaluated on its own); ``as_completed``
-      evaluates one architecture at a time, in order.
-    * ``"process"``: one task per architecture on a pool of ``n_jobs`` local worker processes
-      started with ``"spawn"`` (a forked child of a process running PyTorch's thread pools can
-      hang). The pool starts on the first call and is reused until :meth:`close`. Results
-      come back as tasks finish (:func:`concurrent.futures.as_completed`).
+      evaluates one architecture at a time, in order. ``"inprocess"``, its former name, is
+      still accepted (with a :class:`DeprecationWarning`).
+    * ``"process"``: a pool of ``n_jobs`` local worker processes started with ``"spawn"``,
+      started on the first call and reused until :meth:`close`. Results come back as tasks
+      finish.
     * ``"ray"``: one Ray task per architecture (``num_cpus=1``), on the running Ray instance,
       on the cluster at ``ray_address``, or on a local instance started on the first call
-      (and shut down by :meth:`close`). Results come back as tasks finish (``ray.wait``).
+      (and shut down by :meth:`close`). Results come back as tasks finish.
 
 Evaluators are sent to the workers:
     In ``"process"`` and ``"ray"`` mode the evaluator object itself is serialised (by
@@ -42,7 +45,7 @@ Evaluators are sent to the workers:
     objects holding their :class:`~autobuild.spaces.SearchSpace` (whose model builder and
     native-id codec are module-level objects, pickled by reference) and, for a lookup, its
     table: they pickle as they are, and a worker rebuilds nothing. A measured evaluator (e.g.
-    CPU latency) measures on the worker's machine; run it with ``"inprocess"`` when the numbers
+    CPU latency) measures on the worker's machine; run it with ``"serial"`` when the numbers
     must come from one machine. A worker evaluates one architecture at a time with the
     evaluator's own threading.
 
@@ -51,34 +54,40 @@ Example:
     >>> class Size:
     ...     def evaluate(self, archs):
     ...         return [{"layers": float(sum(len(s) for s in a.stages))} for a in archs]
-    >>> with make_evaluate(Size()) as evaluate:  # in-process
+    >>> with make_evaluate(Size()) as evaluate:  # in this process
     ...     pass
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
-from autobuild._workers import exit_with_parent
 from autobuild.exceptions import ConfigError, EvaluationError
+from autobuild.execution import EXECUTORS, Executor, TaskPool, check_executor
 from autobuild.spaces import Architecture
 
-__all__ = ["EVALUATION_EXECUTORS", "EvaluationExecutor", "EvaluationOutcome", "make_evaluate"]
+__all__ = [
+    "EVALUATION_EXECUTORS",
+    "EvaluationExecutor",
+    "EvaluationOutcome",
+    "evaluation_executor",
+    "make_evaluate",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Where evaluations run: this process, local worker processes, or a Ray cluster.
-EVALUATION_EXECUTORS = ("inprocess", "process", "ray")
+EVALUATION_EXECUTORS = EXECUTORS
+
+#: The former name of ``"serial"``, still accepted.
+_INPROCESS = "inprocess"
 
 #: One architecture's result: its metrics, or the exception its evaluation raised.
 EvaluationOutcome = dict[str, float] | Exception
-
-#: The evaluator of a worker process (set once by the pool initializer).
-_WORKER_EVALUATOR: Any = None
 
 
 def _evaluate_fn(evaluator: Any) -> Callable[[Sequence[Architecture]], Any]:
@@ -91,6 +100,26 @@ def _evaluate_fn(evaluator: Any) -> Callable[[Sequence[Architecture]], Any]:
         f"The evaluator must have an `evaluate(archs)` method (or be a callable taking a list "
         f"of architectures), got {type(evaluator).__name__}."
     )
+
+
+def evaluation_executor(executor: str) -> Executor:
+    """The executor ``executor`` names, reading the former ``"inprocess"`` as ``"serial"``.
+
+    ``"inprocess"`` emits a :class:`DeprecationWarning`, attributed to the caller of
+    :func:`make_evaluate`.
+
+    Raises:
+        ConfigError: Not an executor's name.
+    """
+    if executor == _INPROCESS:
+        warnings.warn(
+            "executor='inprocess' is deprecated; use executor='serial' (the same: evaluations "
+            "run in this process).",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        return "serial"
+    return check_executor(executor)
 
 
 def evaluate_one(evaluator: Any, arch: Architecture) -> EvaluationOutcome:
@@ -111,35 +140,13 @@ def evaluate_one(evaluator: Any, arch: Architecture) -> EvaluationOutcome:
         return exc
 
 
-def _init_worker(evaluator: Any) -> None:
-    global _WORKER_EVALUATOR
-    exit_with_parent()
-    _WORKER_EVALUATOR = evaluator
+def _lost(exc: Exception) -> EvaluationOutcome:
+    """The outcome of an architecture whose worker could not send its result back.
 
-
-def _outcome(future: Any) -> EvaluationOutcome:
-    """A worker's result; an exception the worker could not send back becomes text."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        out: EvaluationOutcome = future.result()
-    except BrokenProcessPool:
-        raise
-    except Exception as exc:  # e.g. an exception object that cannot be serialised
-        return EvaluationError(f"the worker could not return its result: {_text(exc)}")
-    return out
-
-
-def _text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _worker_task(arch: Architecture) -> EvaluationOutcome:
-    return evaluate_one(_WORKER_EVALUATOR, arch)
-
-
-def _ray_task(evaluator: Any, arch: Architecture) -> EvaluationOutcome:
-    return evaluate_one(evaluator, arch)
+    :func:`evaluate_one` returns every exception of the evaluation itself, so what reaches
+    here went wrong on the way back (e.g. an exception object that cannot be pickled).
+    """
+    return EvaluationError(f"the worker could not return its result: {type(exc).__name__}: {exc}")
 
 
 class EvaluationExecutor:
@@ -153,7 +160,8 @@ class EvaluationExecutor:
 
     Args:
         evaluator: An object with ``evaluate(archs) -> records`` (or such a callable).
-        executor: ``"inprocess"``, ``"process"`` or ``"ray"``.
+        executor: ``"serial"``, ``"process"`` or ``"ray"`` (``"inprocess"``: deprecated
+            name of ``"serial"``).
         n_jobs: Worker processes of the ``"process"`` executor (default: the CPU count).
         ray_address: Ray cluster to join (default: the running Ray instance, else a local one
             started on the first call, or the one ``RAY_ADDRESS`` names).
@@ -168,35 +176,24 @@ class EvaluationExecutor:
         self,
         evaluator: Any,
         *,
-        executor: str = "inprocess",
+        executor: str = "serial",
         n_jobs: int | None = None,
         ray_address: str | None = None,
     ) -> None:
-        if executor not in EVALUATION_EXECUTORS:
-            raise ConfigError(
-                f"`executor` must be one of {list(EVALUATION_EXECUTORS)}, got {executor!r}."
-            )
-        if n_jobs is not None and (
-            isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1
-        ):
-            raise ConfigError(f"`n_jobs` must be a positive integer or None, got {n_jobs!r}.")
+        name = evaluation_executor(executor)
         _evaluate_fn(evaluator)  # fail early on an object that cannot evaluate
+        self._pool: TaskPool[Architecture, EvaluationOutcome] = TaskPool(
+            evaluate_one,
+            name,
+            n_jobs=n_jobs,
+            ray_address=ray_address,
+            shared=evaluator,
+            task_name="evaluating architectures",
+        )
         self.evaluator = evaluator
-        self.executor = executor
+        self.executor: Executor = name
         self.n_jobs = n_jobs
         self.ray_address = ray_address
-        if executor == "ray":
-            try:
-                import ray  # noqa: F401
-            except ImportError as err:
-                raise ConfigError(
-                    "executor='ray' needs Ray, which is not installed; install it with: "
-                    "pip install 'autobuild[ray]'"
-                ) from err
-        self._pool: Any = None
-        self._ray_started = False
-        self._ray_remote: Any = None
-        self._ray_ref: Any = None
 
     # ------------------------------------------------------------------ public
 
@@ -210,10 +207,9 @@ class EvaluationExecutor:
         archs = list(archs)
         if not archs:
             return []
-        if self.executor == "inprocess":
-            return self._run_inprocess(archs)
-        out = dict(self.as_completed(archs))
-        return [out[i] for i in range(len(archs))]
+        if self.executor == "serial":
+            return self._run_serial(archs)
+        return self._pool.map(archs, on_error=_lost)
 
     def as_completed(
         self, archs: Sequence[Architecture]
@@ -221,39 +217,23 @@ class EvaluationExecutor:
         """Evaluate ``archs``, yielding ``(index, outcome)`` as each evaluation finishes.
 
         ``index`` is the architecture's position in ``archs`` and ``outcome`` the entry
-        ``executor(archs)`` would hold there; every index comes exactly once. In-process, the
-        architectures are evaluated one at a time, in order; on worker processes or Ray, in
-        the order their tasks finish. Closing the iterator early (or an exception in the
-        loop consuming it) cancels the tasks that have not started.
+        ``executor(archs)`` would hold there; every index comes exactly once. In this
+        process, the architectures are evaluated one at a time, in order; on worker processes
+        or Ray, in the order their tasks finish. Closing the iterator early (or an exception
+        in the loop consuming it) cancels the tasks that have not started.
 
         Raises:
             EvaluationError: A worker process died (the pool is restarted on the next call);
                 the outcomes yielded before stay valid.
             ConfigError: ``executor="process"`` with an evaluator that cannot be pickled.
         """
-        archs = list(archs)
-        if not archs:
-            return iter(())
-        if self.executor == "inprocess":
-            return ((i, evaluate_one(self.evaluator, a)) for i, a in enumerate(archs))
-        if self.executor == "process":
-            return self._stream_process(archs)
-        return self._stream_ray(archs)
+        return self._pool.stream(archs, on_error=_lost)
 
     def close(self) -> None:
         """Stop the worker processes, and the Ray instance if this executor started it."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        if self._ray_started:
-            import ray
+        self._pool.close()
 
-            ray.shutdown()
-            self._ray_started = False
-        self._ray_remote = None
-        self._ray_ref = None
-
-    def __enter__(self) -> EvaluationExecutor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -267,9 +247,10 @@ class EvaluationExecutor:
     def __repr__(self) -> str:
         return f"EvaluationExecutor({type(self.evaluator).__name__}, executor={self.executor!r})"
 
-    # ------------------------------------------------------------------ executors
+    # ------------------------------------------------------------------ serial batches
 
-    def _run_inprocess(self, archs: list[Architecture]) -> list[EvaluationOutcome]:
+    def _run_serial(self, archs: list[Architecture]) -> list[EvaluationOutcome]:
+        """One call of the evaluator for the batch; one call per architecture if it fails."""
         fn = _evaluate_fn(self.evaluator)
         try:
             records = list(fn(archs))
@@ -293,84 +274,11 @@ class EvaluationExecutor:
             )
         return [evaluate_one(self.evaluator, a) for a in archs]
 
-    def _stream_process(
-        self, archs: list[Architecture]
-    ) -> Iterator[tuple[int, EvaluationOutcome]]:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        from concurrent.futures.process import BrokenProcessPool
-
-        if self._pool is None:
-            workers = self.n_jobs or os.cpu_count() or 1
-            self._pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(self.evaluator,),
-            )
-        futures: dict[Any, int] = {}
-        try:
-            try:
-                # Starting the workers sends them the evaluator (multiprocessing serialises
-                # it); an evaluator that cannot be sent fails here, in this process.
-                for i, a in enumerate(archs):
-                    futures[self._pool.submit(_worker_task, a)] = i
-            except BrokenProcessPool:
-                raise
-            except Exception as err:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-                raise ConfigError(
-                    f"executor='process' sends the evaluator to worker processes, but "
-                    f"{type(self.evaluator).__name__} cannot be pickled ({type(err).__name__}: "
-                    f"{err}); define it at module level with picklable attributes, or use "
-                    "executor='inprocess'."
-                ) from err
-            for future in as_completed(futures):
-                yield futures[future], _outcome(future)
-        except BrokenProcessPool as err:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-            raise EvaluationError(
-                "A worker process evaluating architectures died (crashed, killed or out of "
-                "memory). Worker processes are started with 'spawn', which re-imports the "
-                "calling script: guard a script's code with `if __name__ == '__main__':`, or "
-                "use executor='inprocess'."
-            ) from err
-        finally:
-            for future in futures:  # tasks not started yet (an early stop)
-                future.cancel()
-
-    def _stream_ray(self, archs: list[Architecture]) -> Iterator[tuple[int, EvaluationOutcome]]:
-        import ray
-
-        if self._ray_remote is None:
-            if not ray.is_initialized():
-                ray.init(address=self.ray_address, log_to_driver=False, include_dashboard=False)
-                self._ray_started = True
-            self._ray_remote = ray.remote(num_cpus=1)(_ray_task)
-            self._ray_ref = ray.put(self.evaluator)
-        index = {self._ray_remote.remote(self._ray_ref, a): i for i, a in enumerate(archs)}
-        pending = list(index)
-        try:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                for ref in done:
-                    try:
-                        outcome: EvaluationOutcome = ray.get(ref)
-                    except Exception as exc:  # a task Ray could not run (worker crash, ...)
-                        outcome = exc
-                    yield index[ref], outcome
-        finally:
-            for ref in pending:  # an early stop
-                ray.cancel(ref)
-
 
 def make_evaluate(
     evaluator: Any,
     *,
-    executor: str = "inprocess",
+    executor: str = "serial",
     n_jobs: int | None = None,
     ray_address: str | None = None,
 ) -> EvaluationExecutor:
@@ -380,8 +288,8 @@ def make_evaluate(
         evaluator: An object with ``evaluate(archs) -> records`` (e.g. a
             :class:`~autobuild.evaluation.LookupEvaluator`), or such a callable. It is pickled
             and sent to the workers for ``"process"`` and ``"ray"``.
-        executor: ``"inprocess"`` (default), ``"process"`` (local spawn worker processes) or
-            ``"ray"``.
+        executor: ``"serial"`` (default: in this process), ``"process"`` (local spawn worker
+            processes) or ``"ray"``; ``"inprocess"`` is a deprecated name of ``"serial"``.
         n_jobs: Worker processes of ``"process"`` (default: the CPU count).
         ray_address: Ray cluster of ``"ray"`` (default: the running instance or a local one).
 

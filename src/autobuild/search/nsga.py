@@ -18,13 +18,14 @@ archive of evaluations in :mod:`autobuild.search.archive`, the result in
 :mod:`autobuild.search.result` and the Pareto front in :mod:`autobuild.search.pareto`.
 
 Budget:
-    ``initial + iterations * batch`` unique evaluations (250 by default), met exactly when the
-    space holds that many architectures. When pymoo's mating cannot produce enough new
-    children, more are made by mutating members of the population (a capped number of
-    tries), then, in spaces of at most :data:`MAX_FILL_ENUMERATION` genomes, by taking
-    not-yet-evaluated architectures in a seeded random order. A search whose space is
-    exhausted (or where no new child can be found) stops early with an
-    :class:`~autobuild.exceptions.AutobuildWarning`; it never loops forever.
+    The configuration's ``budget`` (``initial + iterations * batch``, 250 by default) of
+    unique evaluations, met exactly when the space holds that many architectures. When
+    pymoo's mating cannot produce enough new children, more are made by mutating members
+    of the population (a capped number of tries), then, in spaces of at most
+    :data:`MAX_FILL_ENUMERATION` genomes, by taking not-yet-evaluated architectures in a
+    seeded random order. A search whose space is exhausted (or where no new child can be
+    found) stops early with an :class:`~autobuild.exceptions.AutobuildWarning`; it never
+    loops forever.
 
 Failures:
     If the ``evaluate`` callable raises an :class:`Exception` for a batch, the architectures
@@ -50,7 +51,7 @@ Resume:
 
 Example:
     >>> import autobuild as ab
-    >>> from autobuild.search.nsga import full_candidates, run_search
+    >>> from autobuild.search import SearchConfig, full_candidates, run_search
     >>> space = ab.spaces.get("nasbench-macro")
     >>> def evaluate(archs):
     ...     out = []
@@ -58,9 +59,9 @@ Example:
     ...         ops = [layer[0] for stage in a.stages for layer in stage]
     ...         out.append({"acc": ops.count("mb6_k5") + 0.1 * len(ops), "cost": len(ops)})
     ...     return out
-    >>> result = run_search(space, full_candidates(space), evaluate,
-    ...                     [("acc", "max"), ("cost", "min")], initial=10, iterations=2,
-    ...                     batch=5)
+    >>> config = SearchConfig([("acc", "max"), ("cost", "min")], initial=10, iterations=2,
+    ...                       batch=5)
+    >>> result = run_search(space, full_candidates(space), evaluate, config)
     >>> len(result.archs)
     20
 """
@@ -76,7 +77,7 @@ import numpy as np
 
 from autobuild.exceptions import AutobuildWarning, ConfigError
 from autobuild.search.archive import Evaluations
-from autobuild.search.constraints import Constraint, check_constraints
+from autobuild.search.config import SearchConfig, _check_config
 from autobuild.search.genome import (
     MAX_FILL_ENUMERATION,
     TRIES_PER_CHILD,
@@ -101,42 +102,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"`{name}` must be an integer >= {low}, got {value!r}.")
-    return value
-
-
-def _check_prob(value: Any, name: str, low_open: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"`{name}` must be a number in [0, 1], got {value!r}.")
-    x = float(value)
-    ok = (0.0 < x <= 1.0) if low_open else (0.0 <= x <= 1.0)
-    if not ok:
-        bounds = "(0, 1]" if low_open else "[0, 1]"
-        raise ConfigError(f"`{name}` must be in {bounds}, got {value!r}.")
-    return x
-
-
-def _check_objectives(objectives: Sequence[Objective]) -> list[Objective]:
-    out: list[Objective] = []
-    for obj in objectives:
-        if (
-            not isinstance(obj, tuple | list)
-            or len(obj) != 2
-            or not isinstance(obj[0], str)
-            or obj[1] not in ("max", "min")
-        ):
-            raise ConfigError(
-                f"Each objective must be a (metric_name, 'max' | 'min') pair, got {obj!r}."
-            )
-        out.append((obj[0], obj[1]))
-    names = [n for n, _ in out]
-    if not out or len(set(names)) != len(names):
-        raise ConfigError(f"`objectives` must name one or more distinct metrics, got {names}.")
-    return out
 
 
 def _check_candidates(
@@ -165,19 +130,11 @@ def run_search(
     space: SearchSpace,
     candidates: Sequence[Sequence[Subgraph]],
     evaluate: EvaluateFn,
-    objectives: Sequence[Objective],
+    config: SearchConfig,
     *,
-    globals_: Sequence[Value] | None = None,
-    initial: int = 50,
-    iterations: int = 4,
-    batch: int = 50,
-    mutation_prob: float = 0.5,
-    crossover_prob: float = 0.0,
     store: RunStore | None = None,
     name: str | None = None,
-    seed: int = 0,
     progress: bool = False,
-    constraints: Sequence[Constraint | str] | None = None,
 ) -> SearchResult:
     """Run NSGA-II over per-unit candidate subgraphs with a budget of unique evaluations.
 
@@ -188,23 +145,11 @@ def run_search(
         evaluate: ``evaluate(archs) -> records``, e.g. an evaluator's ``evaluate``, or an
             executor of :func:`~autobuild.search.executors.make_evaluate` (which reports,
             and so records, each evaluation as it finishes).
-        objectives: ``(metric_name, "max" | "min")`` pairs.
-        globals_: Global feature values of every architecture (default: the space's
-            defaults, as the sequence encoder picks them).
-        initial: Size of the initial population (and of NSGA-II's population).
-        iterations: Number of generations after the initial one.
-        batch: Children evaluated per generation.
-        mutation_prob: Probability that a unit's subgraph is swapped (at least one is).
-        crossover_prob: Probability of uniform per-unit crossover for a pair of parents;
-            ``0`` (default) uses mutation only.
+        config: Objectives, budget, operator probabilities, seed and constraints.
         store: Run store to record every evaluation in (committed as it arrives) and to
             resume from.
         name: Search name in ``store`` (required with a store).
-        seed: Random seed; the same seed gives the same search.
         progress: Show a progress bar over the budget (on stderr).
-        constraints: Bounds on metrics (:class:`~autobuild.search.constraints.Constraint`
-            or text such as ``"latency_cpu_ms<=5"``); infeasible evaluations are ranked
-            behind feasible ones and kept out of the front.
 
     Returns:
         The archive of unique evaluations and its Pareto front.
@@ -213,39 +158,8 @@ def run_search(
         ConfigError: Invalid arguments, or ``name`` holds a different search in ``store``.
     """
     cands = _check_candidates(space, candidates)
-    objs = _check_objectives(objectives)
-    _check_budget(initial, iterations, batch, seed)
-    p_mut = _check_prob(mutation_prob, "mutation_prob", low_open=True)
-    p_cx = _check_prob(crossover_prob, "crossover_prob", low_open=False)
-    return _search(
-        space,
-        SubgraphGenome(cands, p_mut),
-        evaluate,
-        objs,
-        globals_=globals_,
-        initial=initial,
-        iterations=iterations,
-        batch=batch,
-        crossover_prob=p_cx,
-        store=store,
-        name=name,
-        seed=seed,
-        progress=progress,
-        constraints=check_constraints(constraints),
-    )
-
-
-def _constraint_config(constraints: Sequence[Constraint]) -> dict[str, Any]:
-    """The constraints' part of a stored search configuration (absent when there are none,
-    so unconstrained searches keep the configuration they were stored with)."""
-    return {"constraints": [str(c) for c in constraints]} if constraints else {}
-
-
-def _check_budget(initial: Any, iterations: Any, batch: Any, seed: Any) -> None:
-    _check_int(initial, "initial", 1)
-    _check_int(iterations, "iterations", 0)
-    _check_int(batch, "batch", 1)
-    _check_int(seed, "seed", 0)
+    genome = SubgraphGenome(cands, _check_config(config).mutation_prob)
+    return _search(space, genome, evaluate, config, store=store, name=name, progress=progress)
 
 
 def _default_globals(space: SearchSpace, globals_: Sequence[Value] | None) -> tuple[Value, ...]:
@@ -277,9 +191,7 @@ def _open_search(
     return record.id
 
 
-def _build_algorithm(
-    state: GenomeState, n_obj: int, initial: int, batch: int, crossover_prob: float, seed: int
-) -> Any:
+def _build_algorithm(state: GenomeState, config: SearchConfig) -> Any:
     """pymoo's NSGA-II over ``state``'s genome, set up for ask/tell (pymoo imported here)."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.problem import Problem
@@ -291,21 +203,22 @@ def _build_algorithm(
 
     problem = Problem(
         n_var=state.genome.n_var,
-        n_obj=n_obj,
+        n_obj=len(config.objectives),
         n_ieq_constr=1,
         xl=state.genome.xl,
         xu=state.genome.xu,
         vtype=int,
     )
-    crossover = UniformCrossover(prob=crossover_prob) if crossover_prob > 0 else NoCrossover()
+    p_cx = config.crossover_prob
+    crossover = UniformCrossover(prob=p_cx) if p_cx > 0 else NoCrossover()
     algorithm = NSGA2(
-        pop_size=initial,
-        n_offsprings=batch,
+        pop_size=config.initial,
+        n_offsprings=config.batch,
         sampling=GenomeSampling(state),
         crossover=crossover,
         mutation=GenomeMutation(state),
         eliminate_duplicates=ArchitectureDuplicates(state),
-        seed=seed,
+        seed=config.seed,
     )
     algorithm.setup(problem, termination=NoTermination())
     return algorithm
@@ -315,33 +228,23 @@ def _search(
     space: SearchSpace,
     genome: Genome,
     evaluate: EvaluateFn,
-    objs: list[Objective],
+    config: SearchConfig,
     *,
-    globals_: Sequence[Value] | None,
-    initial: int,
-    iterations: int,
-    batch: int,
-    crossover_prob: float,
     store: RunStore | None,
     name: str | None,
-    seed: int,
-    progress: bool = False,
-    constraints: tuple[Constraint, ...] = (),
+    progress: bool,
 ) -> SearchResult:
     """The NSGA-II loop shared by every genome representation (arguments checked)."""
-    state = GenomeState(space, genome, _default_globals(space, globals_))
-    budget = initial + iterations * batch
-    config = {
+    state = GenomeState(space, genome, _default_globals(space, config.globals_))
+    objs = list(config.objectives)
+    budget, initial, batch = config.budget, config.initial, config.batch
+    stored = {
         **genome.config(),
         "globals": [value_text(v) for v in state.globals],
-        "objectives": [list(o) for o in objs],
-        "initial": initial,
-        "iterations": iterations,
-        "batch": batch,
-        "crossover_prob": crossover_prob,
-        **_constraint_config(constraints),
+        **config.stored(),
+        "crossover_prob": config.crossover_prob,
     }
-    search_id = _open_search(store, name, space, config, seed)
+    search_id = _open_search(store, name, space, stored, config.seed)
 
     from pymoo.core.population import Population
 
@@ -353,10 +256,10 @@ def _search(
         store,
         search_id,
         budget if progress else None,
-        constraints,
+        config.constraints,
     )
-    algorithm = _build_algorithm(state, len(objs), initial, batch, crossover_prob, seed)
-    fill_rng = np.random.default_rng([seed, 1])
+    algorithm = _build_algorithm(state, config)
+    fill_rng = np.random.default_rng([config.seed, 1])
     exhausted = False
     generation = 0
     while len(archive.archs) < budget:
@@ -396,7 +299,11 @@ def _finish(
     search_id: int | None,
     name: str | None,
 ) -> SearchResult:
-    """Warn about an unmet budget, close the stored search and build the result."""
+    """Warn about an unmet budget, close the stored search and build the result.
+
+    The search closed is the archive's (``archive.store``, ``archive.search_id``): the
+    caller's ``store`` and ``search_id``, or the in-memory store of a search given none.
+    """
     archive.close()
     if len(archive.archs) < budget:
         warnings.warn(
@@ -405,15 +312,14 @@ def _finish(
             AutobuildWarning,
             stacklevel=4,
         )
-    if store is not None and search_id is not None:
-        extra = store.count(search_id) - len(archive.archs)
-        if extra > 0:
-            logger.warning(
-                "the store holds %d evaluations of search %r that this replay did not ask for",
-                extra,
-                name,
-            )
-        store.mark_finished(search_id)
+    extra = archive.store.count(archive.search_id) - len(archive.archs)
+    if extra > 0:
+        logger.warning(
+            "the store holds %d evaluations of search %r that this replay did not ask for",
+            extra,
+            name,
+        )
+    archive.store.mark_finished(archive.search_id)
 
     values = np.full((len(archive.archs), len(objs)), np.nan)
     for i, (rec, v) in enumerate(zip(archive.metrics, archive.violations, strict=True)):

@@ -60,6 +60,22 @@ def test_ensemble_then_build_and_score(tmp_path, tiny_toml, tiny_csv, capsys):
     assert [float(r["spread"]) for r in rows] == pytest.approx(spread)
     assert list(mean) == sorted(mean, reverse=True)
 
+    # The default shift of an ensemble, auto, is Eq. 5.
+    eq5 = tmp_path / "eq5"
+    assert main(["score", str(ens), "--shift", "eq5", "--out", str(eq5)]) == 0
+    assert (eq5 / "subgraph_scores.csv").read_text() == (out / "subgraph_scores.csv").read_text()
+
+    # predict: the ensemble's weighted prediction and its spread
+    from autobuild.data import read_architectures
+
+    pred_csv = tmp_path / "pred.csv"
+    assert main(["predict", str(ens), "--data", str(tiny_csv), "--out", str(pred_csv)]) == 0
+    rows = read_rows(pred_csv)
+    assert list(rows[0]) == ["arch_id", "prediction", "spread"]
+    mean, spread = loaded.predict(read_architectures(tiny_csv, loaded.space))
+    assert [float(r["prediction"]) for r in rows] == pytest.approx(mean)
+    assert [float(r["spread"]) for r in rows] == pytest.approx(spread)
+
 
 def test_exhaustive_writes_top_csv(tmp_path, tiny_toml, tiny_csv, capsys):
     es = tmp_path / "es"

@@ -83,6 +83,10 @@ def test_scores_are_the_confidence_weighted_mean_of_member_scores(ensemble):
     ens, _ = ensemble
     table = ens.score_modules()
     member_tables = [score_modules(m, shift="eq5") for m in ens.members]
+    # The default shift, "auto", is Eq. 5 for an ensemble (its members have unit heads).
+    assert all(m.model_.has_unit_head for m in ens.members)
+    assert table.shift == "eq5"
+    assert table.records == ens.score_modules(shift="eq5").records
     w = ens.hop_weights
     for i in (0, 5, len(table.records) - 1):
         rec = table.records[i]
@@ -128,6 +132,10 @@ def test_save_load_round_trip_and_resume(ensemble, labelled, monkeypatch):
     space, archs, y = labelled
     back = PredictorEnsemble.load(out)
     np.testing.assert_allclose(back.predict(archs[:4])[0], ens.predict(archs[:4])[0])
+    # Members kept in memory predict exactly as the ones read from their files.
+    for a, b in zip(back.members, ens.members, strict=True):
+        np.testing.assert_array_equal(a.predict(archs), b.predict(archs))
+        assert a.metadata_ == b.metadata_
 
     def refuse(task):
         raise AssertionError(f"member {task.name} retrained instead of reused")
@@ -140,6 +148,28 @@ def test_save_load_round_trip_and_resume(ensemble, labelled, monkeypatch):
     # Other settings are other tasks: nothing is reused.
     with pytest.raises(AssertionError, match="retrained"):
         fit_ensemble(space, archs, y, folds=2, seeds=[0, 1], executor="serial", epochs=5, out=out)
+
+
+def test_a_member_result_pickles_and_holds_the_checkpoint_files(labelled, tmp_path):
+    from multiprocessing.reduction import ForkingPickler
+
+    from autobuild.predictor import AutoBuildPredictor, PredictorConfig
+
+    space, archs, y = labelled
+    ids = [space.canonical_id(a) for a in archs]
+    config = PredictorConfig(epochs=2).to_dict()
+    task = fold_tasks(space.to_dict(), ids, list(y), config, folds=2, seeds=[0])[1]
+    result = members_mod.train_member(task)
+    # The pickler of worker processes: bytes and plain values, no shared-memory tensors.
+    back = ForkingPickler.loads(bytes(ForkingPickler.dumps(result)))
+    assert (back.task, back.weights, back.meta) == (result.task, result.weights, result.meta)
+    member = AutoBuildPredictor.from_state(back.state(), space)
+    assert member.metadata_ == {"member": {"fold": 1, "shuffle": 0}}
+    member.save(tmp_path / "m")
+    assert (tmp_path / "m" / "model.safetensors").read_bytes() == result.weights
+    assert json.loads((tmp_path / "m" / "predictor.json").read_text()) == result.meta
+    again = AutoBuildPredictor.load(tmp_path / "m", space)
+    np.testing.assert_array_equal(again.predict(archs), member.predict(archs))
 
 
 def test_load_errors(tmp_path):

@@ -72,6 +72,64 @@ def test_save_load_round_trip(tmp_path, tiny_space):
     assert loaded.hop_moments_ == pred.hop_moments_
 
 
+def test_in_memory_state_round_trip_equals_the_file_round_trip(tmp_path, tiny_space):
+    from safetensors.torch import load_file
+
+    pred, archs, _ = _fit(tiny_space, epochs=3)
+    pred.blend_cv_ = {**pred.blend_cv_, "undefined": float("nan")}
+    extra = {"target": "acc", "scale": np.float32(2.0), "pair": (1, 2)}
+    state = pred.to_state(extra=extra)
+    pred.save(tmp_path / "ck", extra=extra)
+    # The state is the content of the files: the JSON as read back, the same tensors.
+    assert state["meta"] == json.loads((tmp_path / "ck" / "predictor.json").read_text())
+    assert state["meta"]["extra"] == {"target": "acc", "scale": 2.0, "pair": [1, 2]}
+    assert state["meta"]["blend_cv"]["undefined"] is None
+    weights = load_file(str(tmp_path / "ck" / "model.safetensors"))
+    assert weights.keys() == state["tensors"].keys()
+    for name, tensor in weights.items():
+        assert torch.equal(tensor, state["tensors"][name])
+    from_memory = AutoBuildPredictor.from_state(state, tiny_space)
+    from_files = AutoBuildPredictor.load(tmp_path / "ck", tiny_space)
+    for head in ("regressor", "units"):
+        np.testing.assert_array_equal(
+            from_memory.predict(archs, head=head), from_files.predict(archs, head=head)
+        )
+        np.testing.assert_array_equal(
+            from_memory.predict(archs, head=head), pred.predict(archs, head=head)
+        )
+    np.testing.assert_array_equal(from_memory.hop_norms(archs), from_files.hop_norms(archs))
+    for attr in ("metadata_", "blend_cv_", "hop_moments_", "train_archs_", "seed_"):
+        assert getattr(from_memory, attr) == getattr(from_files, attr)
+    # A snapshot: training on does not change a state taken before.
+    before = {k: v.clone() for k, v in state["tensors"].items()}
+    with torch.no_grad():
+        next(pred.model_.parameters()).add_(1.0)
+    assert all(torch.equal(before[k], v) for k, v in state["tensors"].items())
+
+
+def test_from_state_errors(tiny_space):
+    pred, _, _ = _fit(tiny_space, epochs=2)
+    state = pred.to_state()
+    with pytest.raises(CheckpointError, match=r"got dict with keys \['meta'\]"):
+        AutoBuildPredictor.from_state({"meta": state["meta"]})
+    with pytest.raises(CheckpointError, match="got str"):
+        AutoBuildPredictor.from_state("ck/")  # type: ignore[arg-type]
+    other = {**state, "meta": {**state["meta"], "format": "other/2"}}
+    with pytest.raises(CheckpointError, match="format 'other/2'"):
+        AutoBuildPredictor.from_state(other)
+    with pytest.raises(CheckpointError, match="differs from the given space 'ofa-mbv3'"):
+        AutoBuildPredictor.from_state(state, S.get("ofa-mbv3"))
+    tensors = dict(state["tensors"])
+    tensors.pop("regressor.bias")
+    with pytest.raises(CheckpointError, match=r"(?s)of the predictor state: .*regressor\.bias"):
+        AutoBuildPredictor.from_state({**state, "tensors": tensors})
+    corrupt = {**state, "meta": {**state["meta"], "n_train": 1}}
+    with pytest.raises(CheckpointError, match="training set is incomplete"):
+        AutoBuildPredictor.from_state(corrupt)
+    with pytest.raises(NotFittedError):
+        AutoBuildPredictor(tiny_space).to_state()
+
+
 def test_builtin_space_checkpoint_keeps_native_ids(tmp_path):
     space = S.get("nasbench-macro")
     pred, _, _ = _fit(space, n=60, epochs=2)

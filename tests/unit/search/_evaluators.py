@@ -85,3 +85,23 @@ class GatedEvaluator(TableEvaluator):
             while not self.gate.exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
         return super().evaluate(archs)
+
+
+class _UnpicklableError(Exception):
+    """An exception that cannot cross a process boundary (it holds a lock)."""
+
+    def __init__(self, message: str) -> None:
+        import threading
+
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+class UnpicklableErrorEvaluator(TableEvaluator):
+    """A :class:`TableEvaluator` whose failure for first op ``fail`` cannot be pickled."""
+
+    def evaluate(self, archs: Sequence[Architecture]) -> list[dict[str, float]]:
+        ops = [layer[0] for stage in archs[0].stages for layer in stage] if archs else []
+        if ops and ops[0] == self.fail:
+            raise _UnpicklableError(f"cannot evaluate first op {ops[0]}")
+        return super().evaluate(archs)

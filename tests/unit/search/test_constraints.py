@@ -10,6 +10,7 @@ from autobuild.exceptions import ConfigError
 from autobuild.search import (
     Constraint,
     RunStore,
+    SearchConfig,
     read_search_outputs,
     run_method,
     write_search_outputs,
@@ -48,17 +49,12 @@ def test_parse_and_violation():
         with pytest.raises(ConfigError):
             Constraint.parse(bad)
     with pytest.raises(ConfigError, match="wrap it in a list"):
-        run_method(
-            ab.spaces.get("nasbench-macro"), "random", _evaluate, OBJECTIVES, constraints="cost<=3"
-        )
+        SearchConfig(OBJECTIVES, constraints="cost<=3")
 
 
 @pytest.mark.parametrize("method", ["stage-full", "layer-full", "random"])
 def test_front_holds_feasible_evaluations_only(space, method):
-    result = run_method(
-        space,
-        method,
-        _evaluate,
+    config = SearchConfig(
         OBJECTIVES,
         initial=20,
         iterations=3,
@@ -66,6 +62,7 @@ def test_front_holds_feasible_evaluations_only(space, method):
         seed=0,
         constraints=["big<=2", Constraint("cost", ">=", 4)],
     )
+    result = run_method(space, method, _evaluate, config)
     big = np.array([m["big"] for m in result.metrics])
     cost = np.array([m["cost"] for m in result.metrics])
     feasible = np.array(result.feasible)
@@ -81,28 +78,19 @@ def test_front_holds_feasible_evaluations_only(space, method):
 
 
 def test_constraint_metric_missing_fails_the_evaluation(space):
-    result = run_method(
-        space, "random", _evaluate, OBJECTIVES, initial=5, iterations=0, constraints=["lat<=1"]
-    )
+    config = SearchConfig(OBJECTIVES, initial=5, iterations=0, constraints=["lat<=1"])
+    result = run_method(space, "random", _evaluate, config)
     assert set(result.status) == {"failed"}
     assert "constraint metric(s) ['lat']" in result.errors[0]
 
 
 def test_outputs_and_resume_with_constraints(space, tmp_path):
-    kw = {"initial": 10, "iterations": 2, "batch": 5, "seed": 2}
+    config = SearchConfig(OBJECTIVES, initial=10, iterations=2, batch=5, seed=2)
     with RunStore(tmp_path / "r.db") as store:
 
         def run(bound: str):
-            return run_method(
-                space,
-                "stage-full",
-                _evaluate,
-                OBJECTIVES,
-                constraints=[bound],
-                store=store,
-                name="c",
-                **kw,
-            )
+            bounded = config.replace(constraints=[bound])
+            return run_method(space, "stage-full", _evaluate, bounded, store=store, name="c")
 
         result = run("big<=2")
         with pytest.raises(ConfigError, match="different search"):

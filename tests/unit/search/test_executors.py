@@ -1,4 +1,4 @@
-"""Tests of the evaluation executors (in-process, spawn process pool, local Ray)."""
+"""Tests of the evaluation executors (serial, spawn process pool, local Ray)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.unit.search._evaluators import GatedEvaluator, TableEvaluator, table_metrics
+from tests.unit.search._evaluators import (
+    GatedEvaluator,
+    TableEvaluator,
+    UnpicklableErrorEvaluator,
+    table_metrics,
+)
 
 import autobuild as ab
 from autobuild.data import LabeledData
 from autobuild.evaluation import CostEvaluator, LookupEvaluator
 from autobuild.exceptions import ConfigError, EvaluationError
+from autobuild.search import SearchConfig
 from autobuild.search.executors import EvaluationExecutor, make_evaluate
 from autobuild.search.genome import full_candidates
 from autobuild.search.nsga import run_search
@@ -51,7 +57,7 @@ def _first_op(arch: Architecture) -> str:
     return str(next(layer[0] for stage in arch.stages for layer in stage))
 
 
-def test_inprocess_matches_direct_evaluation(archs: list[Architecture]) -> None:
+def test_serial_matches_direct_evaluation(archs: list[Architecture]) -> None:
     with make_evaluate(TableEvaluator()) as evaluate:
         assert evaluate(archs) == [table_metrics(a) for a in archs]
         assert evaluate([]) == []
@@ -74,7 +80,7 @@ def test_ray_identical_and_in_order(archs: list[Architecture], ray_instance: Non
     assert ray.is_initialized()  # an instance the executor did not start stays up
 
 
-def test_inprocess_as_completed_one_at_a_time_in_order(archs: list[Architecture]) -> None:
+def test_serial_as_completed_one_at_a_time_in_order(archs: list[Architecture]) -> None:
     calls: list[int] = []
 
     class Recording(TableEvaluator):
@@ -111,7 +117,7 @@ def test_as_completed_yields_results_as_they_finish(
         assert evaluate(archs[1:4]) == [table_metrics(a) for a in archs[1:4]]
 
 
-@pytest.mark.parametrize("executor", ["inprocess", "process", "ray"])
+@pytest.mark.parametrize("executor", ["serial", "process", "ray"])
 def test_failure_reported_per_architecture(
     archs: list[Architecture], executor: str, request: pytest.FixtureRequest
 ) -> None:
@@ -174,14 +180,14 @@ def test_bad_arguments() -> None:
     assert isinstance(make_evaluate(TableEvaluator()), EvaluationExecutor)
 
 
-def test_run_search_process_identical_to_inprocess(space: SearchSpace) -> None:
+def test_run_search_process_identical_to_serial(space: SearchSpace) -> None:
     cands = full_candidates(space)
     bad = "mb3_k3"
-    kwargs = {"initial": 10, "iterations": 1, "batch": 10, "seed": 3}
+    config = SearchConfig(OBJECTIVES, initial=10, iterations=1, batch=10, seed=3)
     with make_evaluate(TableEvaluator(fail=bad)) as evaluate:
-        ref = run_search(space, cands, evaluate, OBJECTIVES, **kwargs)  # type: ignore[arg-type]
+        ref = run_search(space, cands, evaluate, config)
     with make_evaluate(TableEvaluator(fail=bad), executor="process", n_jobs=2) as evaluate:
-        got = run_search(space, cands, evaluate, OBJECTIVES, **kwargs)  # type: ignore[arg-type]
+        got = run_search(space, cands, evaluate, config)
     assert len(got.archs) == 20
     assert got.archs == ref.archs
     assert got.metrics == ref.metrics
@@ -192,3 +198,25 @@ def test_run_search_process_identical_to_inprocess(space: SearchSpace) -> None:
     for i in failed:
         assert got.errors[i] == f"EvaluationError: cannot evaluate first op {bad}"
     assert failed == [i for i, a in enumerate(got.archs) if _first_op(a) == bad]
+
+
+def test_inprocess_is_a_deprecated_name_of_serial(archs: list[Architecture]) -> None:
+    with pytest.deprecated_call(match="executor='serial'"):
+        evaluate = make_evaluate(TableEvaluator(), executor="inprocess")
+    assert evaluate.executor == "serial"
+    assert evaluate(archs[:3]) == [table_metrics(a) for a in archs[:3]]
+    assert make_evaluate(TableEvaluator()).executor == "serial"  # the default
+
+
+def test_a_result_the_worker_cannot_send_back_fails_alone(
+    archs: list[Architecture], tmp_path: Path
+) -> None:
+    evaluator = UnpicklableErrorEvaluator(_first_op(archs[0]))
+    with make_evaluate(evaluator, executor="process", n_jobs=1) as evaluate:
+        out = evaluate(archs[:4])
+    for a, rec in zip(archs[:4], out, strict=True):
+        if _first_op(a) == _first_op(archs[0]):
+            assert isinstance(rec, EvaluationError)
+            assert str(rec).startswith("the worker could not return its result: ")
+        else:
+            assert rec == table_metrics(a)

@@ -9,37 +9,37 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.unit.search._evaluators import LoggedTableEvaluator, TableEvaluator, table_metrics
 
 import autobuild as ab
 from autobuild.exceptions import EvaluationError
-from autobuild.search import RunStore, make_evaluate
+from autobuild.search import RunStore, SearchConfig, make_evaluate
 from autobuild.search.genome import full_candidates
 from autobuild.search.nsga import run_search
 from autobuild.search.result import SearchResult
 from autobuild.spaces import Architecture, SearchSpace
 
 OBJECTIVES = [("acc", "max"), ("cost", "min")]
-SEARCH: dict[str, Any] = {"initial": 10, "iterations": 2, "batch": 10, "seed": 7}
+CONFIG = SearchConfig(OBJECTIVES, initial=10, iterations=2, batch=10, seed=7)
 ROOT = Path(__file__).resolve().parents[3]
 
 _CHILD = """
 import sys
 
 import autobuild as ab
-from autobuild.search import RunStore, make_evaluate
+from autobuild.search import RunStore, SearchConfig, make_evaluate
 from autobuild.search.genome import full_candidates
 from autobuild.search.nsga import run_search
 from tests.unit.search._evaluators import LoggedTableEvaluator
 
 db, log, block_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
 space = ab.spaces.get("nasbench-macro")
+config = SearchConfig([("acc", "max"), ("cost", "min")], initial=10, iterations=2, batch=10,
+                      seed=7)
 with RunStore(db) as store, make_evaluate(LoggedTableEvaluator(log, block_after)) as evaluate:
-    run_search(space, full_candidates(space), evaluate, [("acc", "max"), ("cost", "min")],
-               store=store, name="s", initial=10, iterations=2, batch=10, seed=7)
+    run_search(space, full_candidates(space), evaluate, config, store=store, name="s")
 """
 
 
@@ -63,10 +63,10 @@ def test_sigkill_mid_batch_keeps_every_finished_evaluation(
     space: SearchSpace, tmp_path: Path
 ) -> None:
     cands = full_candidates(space)
-    reference = run_search(space, cands, TableEvaluator().evaluate, OBJECTIVES, **SEARCH)
+    reference = run_search(space, cands, TableEvaluator().evaluate, CONFIG)
     db, log = tmp_path / "runs.db", tmp_path / "evaluated.log"
     finished = 17  # the 7th evaluation of the second batch of 10
-    assert (finished - SEARCH["initial"]) % SEARCH["batch"]  # not at a batch boundary
+    assert (finished - CONFIG.initial) % CONFIG.batch  # not at a batch boundary
 
     # The search runs in a child process whose evaluator stops before its 18th evaluation;
     # the child is killed with SIGKILL there, 17 evaluations finished.
@@ -108,9 +108,7 @@ def test_sigkill_mid_batch_keeps_every_finished_evaluation(
 
         # Resumed: nothing is evaluated twice, and the search ends as if never killed.
         with make_evaluate(LoggedTableEvaluator(str(log))) as evaluate:
-            resumed = run_search(
-                space, cands, evaluate, OBJECTIVES, store=store, name="s", **SEARCH
-            )
+            resumed = run_search(space, cands, evaluate, CONFIG, store=store, name="s")
         assert store.count(search.id) == 30
     everything = log.read_text().splitlines()
     assert len(everything) == len(set(everything)) == 30
@@ -148,10 +146,10 @@ def test_broken_stream_keeps_its_results_and_evaluates_the_rest_once(
     space: SearchSpace, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cands = full_candidates(space)
-    reference = run_search(space, cands, TableEvaluator().evaluate, OBJECTIVES, **SEARCH)
+    reference = run_search(space, cands, TableEvaluator().evaluate, CONFIG)
     evaluate = _BreaksMidBatch(after=4)
     with RunStore(tmp_path / "runs.db") as store:
-        result = run_search(space, cands, evaluate, OBJECTIVES, store=store, name="b", **SEARCH)
+        result = run_search(space, cands, evaluate, CONFIG, store=store, name="b")
         stored = store.evaluations(store.get_search("b").id)  # type: ignore[union-attr]
     assert evaluate.broken
     assert "evaluating the 6 not done yet one at a time" in caplog.text

@@ -12,12 +12,13 @@ import pytest
 
 import autobuild as ab
 from autobuild.exceptions import ConfigError
-from autobuild.search import METHODS, LayerGenome, RunStore, run_method
+from autobuild.search import METHODS, LayerGenome, RunStore, SearchConfig, run_method
 from autobuild.search.genome import full_candidates
 from autobuild.search.result import SearchResult
 from autobuild.spaces import Architecture, SearchSpace, StageConfig
 
 OBJECTIVES = [("acc", "max"), ("cost", "min")]
+CONFIG = SearchConfig(OBJECTIVES)
 INSIGHT = {"s2": {"max_layers": 2, "layer": {"op": ["mb6_k5"]}}}
 
 
@@ -64,7 +65,7 @@ def results(space: SearchSpace) -> dict[str, tuple[SearchResult, int]]:
     for method in METHODS:
         ev = Counter()
         out[method] = (
-            run_method(space, method, ev, OBJECTIVES, **_kwargs(space, method)),
+            run_method(space, method, ev, CONFIG, **_kwargs(space, method)),
             ev.calls,
         )
     return out
@@ -98,10 +99,11 @@ def test_layer_insight_respects_restrictions(
 
 @pytest.mark.parametrize("method", ["layer-full", "layer-insight", "random"])
 def test_seed_reproducible(space: SearchSpace, method: str) -> None:
-    kw = dict(_kwargs(space, method), initial=20, iterations=2, batch=10)
-    a = run_method(space, method, Counter(), OBJECTIVES, seed=1, **kw)
-    b = run_method(space, method, Counter(), OBJECTIVES, seed=1, **kw)
-    c = run_method(space, method, Counter(), OBJECTIVES, seed=2, **kw)
+    kw = _kwargs(space, method)
+    config = SearchConfig(OBJECTIVES, seed=1, initial=20, iterations=2, batch=10)
+    a = run_method(space, method, Counter(), config, **kw)
+    b = run_method(space, method, Counter(), config, **kw)
+    c = run_method(space, method, Counter(), config.replace(seed=2), **kw)
     assert _ids(space, a) == _ids(space, b)
     assert a.pareto_indices == b.pareto_indices
     assert _ids(space, a) != _ids(space, c)
@@ -175,7 +177,8 @@ def test_layer_genome_roundtrip_and_mutate(space: SearchSpace) -> None:
 
 
 def test_random_uniform_and_unique(space: SearchSpace) -> None:
-    result = run_method(space, "random", Counter(), OBJECTIVES, initial=1000, iterations=0)
+    config = SearchConfig(OBJECTIVES, initial=1000, iterations=0)
+    result = run_method(space, "random", Counter(), config)
     ids = _ids(space, result)
     assert len(ids) == len(set(ids)) == 1000
     # uniform over architectures: s1 has 3 one-layer and 6 two-layer configs of 9
@@ -186,22 +189,22 @@ def test_random_uniform_and_unique(space: SearchSpace) -> None:
 
 
 def test_random_small_space_warns(space: SearchSpace) -> None:
+    config = SearchConfig(OBJECTIVES, initial=4000, iterations=0)
     with pytest.warns(ab.exceptions.AutobuildWarning, match="3969 of 4000"):
-        result = run_method(space, "random", Counter(), OBJECTIVES, initial=4000, iterations=0)
+        result = run_method(space, "random", Counter(), config)
     assert len(set(_ids(space, result))) == 3969
 
 
 def test_resume_layer_full(space: SearchSpace, tmp_path: Path) -> None:
-    reference = run_method(space, "layer-full", Counter(), OBJECTIVES, seed=5)
+    config = CONFIG.replace(seed=5)
+    reference = run_method(space, "layer-full", Counter(), config)
     path = tmp_path / "runs.db"
     with RunStore(path) as store, pytest.raises(KeyboardInterrupt):
-        run_method(
-            space, "layer-full", Counter(kill_after=100), OBJECTIVES, store=store, name="x", seed=5
-        )
+        run_method(space, "layer-full", Counter(kill_after=100), config, store=store, name="x")
     with RunStore(path) as store:
         assert store.count(store.get_search("x").id) == 100  # type: ignore[union-attr]
         ev = Counter()
-        resumed = run_method(space, "layer-full", ev, OBJECTIVES, store=store, name="x", seed=5)
+        resumed = run_method(space, "layer-full", ev, config, store=store, name="x")
     assert ev.calls == 150 == resumed.n_evaluated
     assert resumed.n_reused == 100
     assert _ids(space, resumed) == _ids(space, reference)
@@ -210,24 +213,24 @@ def test_resume_layer_full(space: SearchSpace, tmp_path: Path) -> None:
 
 
 def test_resume_random(space: SearchSpace, tmp_path: Path) -> None:
-    reference = run_method(space, "random", Counter(), OBJECTIVES, seed=3)
+    config = CONFIG.replace(seed=3)
+    reference = run_method(space, "random", Counter(), config)
     with RunStore(tmp_path / "r.db") as store:
         with pytest.raises(KeyboardInterrupt):
-            run_method(
-                space, "random", Counter(kill_after=100), OBJECTIVES, store=store, name="r", seed=3
-            )
+            run_method(space, "random", Counter(kill_after=100), config, store=store, name="r")
         ev = Counter()
-        resumed = run_method(space, "random", ev, OBJECTIVES, store=store, name="r", seed=3)
+        resumed = run_method(space, "random", ev, config, store=store, name="r")
     assert ev.calls == 150
     assert _ids(space, resumed) == _ids(space, reference)
 
 
 def test_methods_stored_apart(space: SearchSpace) -> None:
     with RunStore(":memory:") as store:
-        kw: dict[str, Any] = {"store": store, "name": "x", "initial": 5, "iterations": 0}
-        run_method(space, "layer-full", Counter(), OBJECTIVES, **kw)
+        config = SearchConfig(OBJECTIVES, initial=5, iterations=0)
+        kw: dict[str, Any] = {"store": store, "name": "x"}
+        run_method(space, "layer-full", Counter(), config, **kw)
         with pytest.raises(ConfigError, match="different search"):
-            run_method(space, "layer-insight", Counter(), OBJECTIVES, insight=INSIGHT, **kw)
+            run_method(space, "layer-insight", Counter(), config, insight=INSIGHT, **kw)
 
 
 @pytest.mark.parametrize(
@@ -248,14 +251,18 @@ def test_methods_stored_apart(space: SearchSpace) -> None:
         ("layer-insight", {"insight": {"s2": {"layer": {"kernel": [3]}}}}, "unknown feature"),
         ("layer-insight", {"insight": {"s2": {"layer": {"op": ["proj"]}}}}, "position 1"),
         ("layer-insight", {"insight": {"s2": {"mutation_prob": 0}}}, "mutation_prob"),
-        ("random", {"batch": 0}, "batch"),
+        ("random", {"config": CONFIG.replace(globals_=())}, "samples global features"),
+        ("stage-full", {"config": OBJECTIVES}, "`config` must be a SearchConfig"),
+        ("layer-full", {"config": OBJECTIVES}, "`config` must be a SearchConfig"),
+        ("random", {"config": OBJECTIVES}, "`config` must be a SearchConfig"),
     ],
 )
 def test_config_errors(
     space: SearchSpace, method: str, kwargs: dict[str, Any], match: str
 ) -> None:
+    config = kwargs.pop("config", CONFIG)
     with pytest.raises(ConfigError, match=match):
-        run_method(space, method, Counter(), OBJECTIVES, **kwargs)
+        run_method(space, method, Counter(), config, **kwargs)
 
 
 def test_insight_mutation_prob(space: SearchSpace) -> None:
@@ -271,9 +278,8 @@ def test_insight_mutation_prob(space: SearchSpace) -> None:
 
 @pytest.mark.parametrize("method", ["stage-full", "random"])
 def test_progress_bar_counts_the_budget(space, method, capsys):
-    result = run_method(
-        space, method, Counter(), OBJECTIVES, initial=6, iterations=2, batch=4, progress=True
-    )
+    config = SearchConfig(OBJECTIVES, initial=6, iterations=2, batch=4)
+    result = run_method(space, method, Counter(), config, progress=True)
     assert len(result.archs) == 14
     err = capsys.readouterr().err
     assert "evaluations" in err

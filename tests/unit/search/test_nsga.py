@@ -10,7 +10,7 @@ import pytest
 
 import autobuild as ab
 from autobuild.exceptions import AutobuildWarning, ConfigError
-from autobuild.search import RunStore
+from autobuild.search import RunStore, SearchConfig
 from autobuild.search.genome import full_candidates
 from autobuild.search.nsga import run_search
 from autobuild.search.pareto import pareto_indices
@@ -18,6 +18,7 @@ from autobuild.search.result import SearchResult
 from autobuild.spaces import Architecture, SearchSpace
 
 OBJECTIVES = [("acc", "max"), ("cost", "min")]
+CONFIG = SearchConfig(OBJECTIVES)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_full_candidates_sizes(space: SearchSpace) -> None:
 
 def test_budget_exact_and_unique(space: SearchSpace) -> None:
     ev = Counter()
-    result = run_search(space, full_candidates(space), ev, OBJECTIVES)
+    result = run_search(space, full_candidates(space), ev, CONFIG)
     ids = _ids(space, result)
     assert len(ids) == 250 == len(set(ids)) == ev.calls == result.n_evaluated
     assert result.n_reused == 0
@@ -71,17 +72,17 @@ def test_budget_exact_and_unique(space: SearchSpace) -> None:
 
 
 def test_budget_not_a_multiple_of_batch(space: SearchSpace) -> None:
-    result = run_search(
-        space, full_candidates(space), Counter(), OBJECTIVES, initial=7, iterations=3, batch=6
-    )
+    config = SearchConfig(OBJECTIVES, initial=7, iterations=3, batch=6)
+    result = run_search(space, full_candidates(space), Counter(), config)
     assert len(set(_ids(space, result))) == len(result.archs) == 25
 
 
 def test_seed_reproducible(space: SearchSpace) -> None:
     cands = full_candidates(space)
-    a = run_search(space, cands, Counter(), OBJECTIVES, seed=1, initial=20, iterations=2, batch=10)
-    b = run_search(space, cands, Counter(), OBJECTIVES, seed=1, initial=20, iterations=2, batch=10)
-    c = run_search(space, cands, Counter(), OBJECTIVES, seed=2, initial=20, iterations=2, batch=10)
+    config = SearchConfig(OBJECTIVES, seed=1, initial=20, iterations=2, batch=10)
+    a = run_search(space, cands, Counter(), config)
+    b = run_search(space, cands, Counter(), config)
+    c = run_search(space, cands, Counter(), config.replace(seed=2))
     assert _ids(space, a) == _ids(space, b)
     assert a.pareto_indices == b.pareto_indices
     assert _ids(space, a) != _ids(space, c)
@@ -91,12 +92,12 @@ def test_small_space_exhausted_with_warning(space: SearchSpace) -> None:
     full = full_candidates(space)
     reduced = [full[0][:2], full[1][:2], full[2][:3]]
     with pytest.warns(AutobuildWarning, match="12 of 250"):
-        result = run_search(space, reduced, Counter(), OBJECTIVES)
+        result = run_search(space, reduced, Counter(), CONFIG)
     assert len(set(_ids(space, result))) == len(result.archs) == 12
 
 
 def test_pareto_matches_brute_force(space: SearchSpace) -> None:
-    result = run_search(space, full_candidates(space), Counter(), OBJECTIVES, seed=3)
+    result = run_search(space, full_candidates(space), Counter(), CONFIG.replace(seed=3))
     vals = result.objective_matrix()
     brute = []
     for i in range(len(vals)):
@@ -120,7 +121,7 @@ def test_pareto_keeps_identical_points() -> None:
 def test_failures_recorded_and_budget_met(space: SearchSpace, tmp_path: Path) -> None:
     ev = Counter(fail="proj")
     with RunStore(tmp_path / "runs.db") as store:
-        result = run_search(space, full_candidates(space), ev, OBJECTIVES, store=store, name="f")
+        result = run_search(space, full_candidates(space), ev, CONFIG, store=store, name="f")
         records = store.evaluations(store.get_search("f").id)  # type: ignore[union-attr]
     assert len(set(_ids(space, result))) == len(result.archs) == 250 == len(records)
     failed = [i for i, s in enumerate(result.status) if s == "failed"]
@@ -134,16 +135,15 @@ def test_failures_recorded_and_budget_met(space: SearchSpace, tmp_path: Path) ->
 
 def test_resume_after_kill(space: SearchSpace, tmp_path: Path) -> None:
     cands = full_candidates(space)
-    reference = run_search(space, cands, Counter(), OBJECTIVES, seed=5)
+    config = CONFIG.replace(seed=5)
+    reference = run_search(space, cands, Counter(), config)
     path = tmp_path / "runs.db"
     with RunStore(path) as store, pytest.raises(KeyboardInterrupt):
-        run_search(
-            space, cands, Counter(kill_after=100), OBJECTIVES, store=store, name="x", seed=5
-        )
+        run_search(space, cands, Counter(kill_after=100), config, store=store, name="x")
     with RunStore(path) as store:
         assert store.count(store.get_search("x").id) == 100  # type: ignore[union-attr]
         ev = Counter()
-        resumed = run_search(space, cands, ev, OBJECTIVES, store=store, name="x", seed=5)
+        resumed = run_search(space, cands, ev, config, store=store, name="x")
     assert ev.calls == 150 == resumed.n_evaluated
     assert resumed.n_reused == 100
     assert _ids(space, resumed) == _ids(space, reference)
@@ -153,74 +153,32 @@ def test_resume_after_kill(space: SearchSpace, tmp_path: Path) -> None:
 
 def test_different_config_same_name_refused(space: SearchSpace, tmp_path: Path) -> None:
     cands = full_candidates(space)
+    config = SearchConfig(OBJECTIVES, initial=5, iterations=1, batch=5)
     with RunStore(tmp_path / "runs.db") as store:
-        run_search(
-            space,
-            cands,
-            Counter(),
-            OBJECTIVES,
-            store=store,
-            name="x",
-            initial=5,
-            iterations=1,
-            batch=5,
-        )
-        with pytest.raises(ConfigError, match="different search"):
-            run_search(
-                space,
-                cands,
-                Counter(),
-                OBJECTIVES,
-                store=store,
-                name="x",
-                initial=5,
-                iterations=2,
-                batch=5,
-            )
-        with pytest.raises(ConfigError, match="different search"):
-            run_search(
-                space,
-                cands,
-                Counter(),
-                OBJECTIVES,
-                store=store,
-                name="x",
-                initial=5,
-                iterations=1,
-                batch=5,
-                seed=9,
-            )
+        run_search(space, cands, Counter(), config, store=store, name="x")
+        for other in (config.replace(iterations=2), config.replace(seed=9)):
+            with pytest.raises(ConfigError, match="different search"):
+                run_search(space, cands, Counter(), other, store=store, name="x")
 
 
 def test_crossover_option(space: SearchSpace) -> None:
-    result = run_search(
-        space,
-        full_candidates(space),
-        Counter(),
-        OBJECTIVES,
-        crossover_prob=0.9,
-        initial=20,
-        iterations=2,
-        batch=10,
-    )
+    config = SearchConfig(OBJECTIVES, crossover_prob=0.9, initial=20, iterations=2, batch=10)
+    result = run_search(space, full_candidates(space), Counter(), config)
     assert len(set(_ids(space, result))) == len(result.archs) == 40
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"objectives": [("acc", "up")]}, "objective"),
-        ({"objectives": []}, "objectives"),
-        ({"batch": 0}, "batch"),
-        ({"mutation_prob": 0.0}, "mutation_prob"),
         ({"candidates": [[]]}, "one list per unit"),
         ({"store": "x"}, "name"),
+        ({"config": OBJECTIVES}, "`config` must be a SearchConfig"),
     ],
 )
 def test_bad_arguments(space: SearchSpace, kwargs: dict, match: str) -> None:
-    args: dict = {"candidates": full_candidates(space), "objectives": OBJECTIVES}
+    args: dict = {"candidates": full_candidates(space), "config": CONFIG}
     args.update(kwargs)
     if args.get("store") == "x":
         args["store"] = RunStore(":memory:")
     with pytest.raises(ConfigError, match=match):
-        run_search(space, args.pop("candidates"), Counter(), args.pop("objectives"), **args)
+        run_search(space, args.pop("candidates"), Counter(), args.pop("config"), **args)

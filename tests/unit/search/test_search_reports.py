@@ -13,6 +13,7 @@ from tests.unit.search._evaluators import TableEvaluator
 import autobuild as ab
 from autobuild.exceptions import ConfigError
 from autobuild.reports import plot_fronts
+from autobuild.search import SearchConfig
 from autobuild.search.executors import make_evaluate
 from autobuild.search.genome import full_candidates
 from autobuild.search.nsga import run_search
@@ -32,9 +33,8 @@ def space() -> SearchSpace:
 @pytest.fixture(scope="module")
 def result(space: SearchSpace) -> SearchResult:
     evaluate = make_evaluate(TableEvaluator(fail="mb3_k3"))
-    return run_search(
-        space, full_candidates(space), evaluate, OBJECTIVES, initial=8, iterations=1, batch=4
-    )
+    config = SearchConfig(OBJECTIVES, initial=8, iterations=1, batch=4)
+    return run_search(space, full_candidates(space), evaluate, config)
 
 
 def test_hypervolume_min_min() -> None:

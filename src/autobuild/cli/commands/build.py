@@ -81,10 +81,8 @@ class BuildCommand(Command):
         import json
 
         from autobuild._atomic import write_csv_atomic, write_json_atomic
-        from autobuild.construction import MAX_FULL_RANKING, rank_candidates, reduce_space, rerank
+        from autobuild.construction import MAX_FULL_RANKING, rank_candidates, reduce_space
         from autobuild.data import read_architectures
-        from autobuild.predictor import AutoBuildPredictor
-        from autobuild.scoring import score_modules
 
         if args.rerank and len(args.checkpoint) > 1:
             raise CLIUsageError(
@@ -104,18 +102,12 @@ class BuildCommand(Command):
             if len(preds) > 1:
                 raise CLIUsageError("--candidates ranks with one checkpoint; give exactly one.")
             pool = read_architectures(args.candidates, space)
-            if isinstance(preds[0], AutoBuildPredictor):
-                ranked = rank_candidates(preds[0], pool, shift=args.shift or "auto")
-            else:
-                ranked = preds[0].rank_candidates(pool, shift=args.shift or "eq5")
+            ranked = rank_candidates(preds[0], pool, shift=args.shift or "auto")
         else:
             k = args.k[0] if len(args.k) == 1 else args.k
             globals_ = _global_values(space, args.set_global)
             tables = [
-                score_modules(p, globals_=globals_, shift=args.shift or "auto")
-                if isinstance(p, AutoBuildPredictor)
-                else p.score_modules(globals_=globals_, shift=args.shift or "eq5")
-                for p in preds
+                p.score_modules(globals_=globals_, shift=args.shift or "auto") for p in preds
             ]
             reduced = reduce_space(tables, k, mode=args.mode)
             if args.rerank and reduced.num_distinct() > MAX_FULL_RANKING:
@@ -146,11 +138,7 @@ class BuildCommand(Command):
                 },
             )
         if args.rerank:
-            scorer = preds[0]
-            if isinstance(scorer, AutoBuildPredictor):
-                ranked = rerank(ranked, scorer, head=args.rerank)
-            else:
-                ranked = scorer.rerank(ranked, head=args.rerank)
+            ranked = preds[0].rerank(ranked, head=args.rerank)
         ranked = ranked[: args.top] if args.top else ranked
         extra = ["prediction", "spread"] if args.rerank else []
         write_csv_atomic(

@@ -35,18 +35,16 @@ class ScoreCommand(Command):
         parser.add_argument("--out", type=Path, required=True, help="Output folder.")
 
     def run(self, args: argparse.Namespace) -> int:
-        from autobuild.predictor import AutoBuildPredictor
-        from autobuild.scoring import feature_importance, score_modules, write_records
+        from autobuild.scoring import feature_importance, write_records
 
         pred = load_scorer(args.checkpoint)
-        if isinstance(pred, AutoBuildPredictor) and pred.config.graph_format == "ir":
-            return _write_op_importance(pred, args.out)
-        if isinstance(pred, AutoBuildPredictor):
-            scores = score_modules(pred, shift=args.shift or "auto")
-            importance = feature_importance(pred)
-        else:  # an ensemble: confidence-weighted scores with a spread; importance of member 1
-            scores = pred.score_modules(shift=args.shift or "eq5")
-            importance = feature_importance(pred.members[0])
+        # Feature importance reads one FE-MLP: an ensemble's first member's.
+        first = pred.members[0]
+        if first.config.graph_format == "ir":
+            return _write_op_importance(first, args.out)
+        # An ensemble's scores are confidence-weighted, with a spread.
+        scores = pred.score_modules(shift=args.shift or "auto")
+        importance = feature_importance(first)
         args.out.mkdir(parents=True, exist_ok=True)
         write_records(args.out / "subgraph_scores.csv", _score_rows(scores), space=pred.space)
         write_records(args.out / "feature_importance.csv", importance.categories)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from autobuild.cli._args import add_space, objective_list, positive_int
-from autobuild.cli._loading import load_labelled, search_evaluator
+from autobuild.cli._args import add_executor, add_space, objective_list, positive_int
+from autobuild.cli._loading import given_evaluators, load_labelled
 from autobuild.cli._output import print_table
 from autobuild.cli.commands.base import Command
 from autobuild.exceptions import CLIUsageError
@@ -27,7 +27,7 @@ class SearchCommand(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from autobuild.search import EVALUATION_EXECUTORS, METHODS
+        from autobuild.search import METHODS
 
         add_space(parser)
         parser.add_argument("--method", choices=list(METHODS), required=True)
@@ -120,11 +120,11 @@ class SearchCommand(Command):
             "--storage", help="Run store URL, e.g. sqlite:///runs.db (resumable with --name)."
         )
         parser.add_argument("--name", help="Search name in the run store.")
-        parser.add_argument(
-            "--executor",
-            choices=list(EVALUATION_EXECUTORS),
-            default="inprocess",
-            help="Where evaluations run (default: in this process).",
+        add_executor(
+            parser,
+            default="serial",
+            help="Where evaluations run: this process (default), local worker processes "
+            "(--jobs), or Ray.",
         )
         parser.add_argument("--jobs", type=positive_int, help="Worker processes.")
         parser.add_argument("--ray-address", help="Address of a running Ray cluster.")
@@ -135,7 +135,14 @@ class SearchCommand(Command):
         import json
 
         from autobuild import spaces
-        from autobuild.search import RunStore, make_evaluate, run_method, write_search_outputs
+        from autobuild.exceptions import ConfigError
+        from autobuild.nas import run_nas
+        from autobuild.search import (
+            RunStore,
+            SearchConfig,
+            search_evaluator,
+            write_search_outputs,
+        )
 
         if (args.budget - args.initial) % args.batch or args.budget < args.initial:
             raise CLIUsageError(
@@ -150,57 +157,67 @@ class SearchCommand(Command):
         if args.data is not None or space.name == "nasbench-macro":
             data, _ = load_labelled(args.space, args.data, "-", False)
             space = data.space
-        directions = dict(args.objectives)
-        constraints = _constraints(args.constraint or [])
-        metrics = dict(directions)
-        for c in constraints:  # a constraint's metric must be evaluated too
-            metrics.setdefault(c.metric, "min" if c.op == "<=" else "max")
-        evaluator = search_evaluator(args, space, data, metrics)
-        candidates = None
-        if args.method == "autobuild-nas":
-            if data is None:
-                raise CLIUsageError(
-                    "autobuild-nas trains its predictors on labelled architectures: give "
-                    "--data (a table with the first objective, "
-                    f"{args.objectives[0][0]!r}) to draw --labels {args.labels} from."
-                )
-            candidates = _autobuild_candidates(args, data, evaluator)
+        config = SearchConfig(
+            tuple(args.objectives),
+            initial=args.initial,
+            iterations=(args.budget - args.initial) // args.batch,
+            batch=args.batch,
+            seed=args.seed,
+            constraints=_constraints(args.constraint or []),
+        )
+        cache = args.cache if args.cache is not None else args.out / "measured.sqlite"
+        try:
+            evaluator = search_evaluator(
+                space,
+                config.metrics,
+                evaluators=given_evaluators(args, space, config.metrics),
+                data=data,
+                cache=cache,
+                threads=args.threads,
+                repeats=args.repeats,
+            )
+        except ConfigError as err:
+            raise CLIUsageError(str(err)) from err
+        if args.method == "autobuild-nas" and data is None:
+            raise CLIUsageError(
+                "autobuild-nas trains its predictors on labelled architectures: give "
+                "--data (a table with the first objective, "
+                f"{args.objectives[0][0]!r}) to draw --labels {args.labels} from."
+            )
         insight = None
         if args.insight is not None:
             try:
                 insight = json.loads(args.insight.read_text())
             except (OSError, json.JSONDecodeError) as err:
                 raise CLIUsageError(f"Cannot read --insight {args.insight}: {err}.") from err
+        equations = None
+        if args.equations != "auto":
+            equations = [e.strip() for e in args.equations.split(";") if e.strip()]
         store = None if args.storage is None else RunStore.from_url(args.storage)
-        evaluate = make_evaluate(
-            evaluator,
-            executor=args.executor,
-            n_jobs=args.jobs,
-            ray_address=args.ray_address,
-        )
         try:
-            result = run_method(
+            result = run_nas(
                 space,
                 args.method,
-                evaluate,
-                list(args.objectives),
-                candidates=candidates,
+                evaluator,
+                config,
+                data=data,
+                labels=args.labels,
+                k=args.k,
+                equations=equations,
                 insight=insight,
-                initial=args.initial,
-                iterations=(args.budget - args.initial) // args.batch,
-                batch=args.batch,
+                executor=args.executor,
+                n_jobs=args.jobs,
+                ray_address=args.ray_address,
                 store=store,
                 name=args.name,
-                seed=args.seed,
                 progress=sys.stderr.isatty(),
-                constraints=constraints,
             )
         finally:
-            evaluate.close()
             if store is not None:
                 store.close()
         paths = write_search_outputs(args.out, space, result)
-        if not args.no_plot and len(directions) == 2:
+        names = [m for m, _ in config.objectives]
+        if not args.no_plot and len(names) == 2:
             try:
                 paths["plot"] = _plot_search_front(args, result)
             except ImportError:
@@ -210,16 +227,15 @@ class SearchCommand(Command):
                 )
         front = result.pareto_indices
         print_table(
-            ["arch_id", *directions],
+            ["arch_id", *names],
             [
-                [space.arch_id(result.archs[i])]
-                + [f"{result.metrics[i][m]:.5g}" for m in directions]
+                [space.arch_id(result.archs[i])] + [f"{result.metrics[i][m]:.5g}" for m in names]
                 for i in front[:15]
             ],
         )
         failed = sum(st != "ok" for st in result.status)
         infeasible = sum(not f for f in result.feasible) - failed
-        broken = f", {infeasible} infeasible" if constraints else ""
+        broken = f", {infeasible} infeasible" if config.constraints else ""
         print(
             f"{args.method}: {len(result.archs)} unique evaluations ({result.n_evaluated} new, "
             f"{result.n_reused} from the run store, {failed} failed{broken}); {len(front)} on "
@@ -228,12 +244,12 @@ class SearchCommand(Command):
         return 0
 
 
-def _constraints(texts: list[str]) -> list[Any]:
+def _constraints(texts: list[str]) -> tuple[Any, ...]:
     from autobuild.exceptions import ConfigError
     from autobuild.search import Constraint
 
     try:
-        return [Constraint.parse(t) for t in texts]
+        return tuple(Constraint.parse(t) for t in texts)
     except ConfigError as err:
         raise CLIUsageError(f"--constraint: {err}") from err
 
@@ -246,22 +262,4 @@ def _plot_search_front(args: argparse.Namespace, result: Any) -> Path:
         {args.method: (result.objective_matrix(), [d for _, d in result.objectives])},
         list(result.objectives),
         title=f"{args.method} on {args.space}: {len(result.archs)} evaluations",
-    )
-
-
-def _autobuild_candidates(args: argparse.Namespace, data: Any, evaluator: Any) -> Any:
-    """AutoBuild-NAS: predictors per target equation on --labels rows, union of top-K."""
-    from autobuild.search.equations import autobuild_candidates
-
-    equations = None
-    if args.equations != "auto":
-        equations = [e.strip() for e in args.equations.split(";") if e.strip()]
-    return autobuild_candidates(
-        data,
-        args.objectives,
-        labels=args.labels,
-        seed=args.seed,
-        k=args.k,
-        equations=equations,
-        evaluator=evaluator,
     )

@@ -1,4 +1,5 @@
-"""Automatic target equations: standardised weighted sums spanning two objectives."""
+"""AutoBuild-NAS: automatic target equations (standardised weighted sums spanning two
+objectives), and running a search method with the candidates built for it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import numpy as np
 import pytest
 
 from autobuild.data import LabeledData
+from autobuild.evaluation import BaseEvaluator, Metric
 from autobuild.exceptions import ConfigError, DataError
-from autobuild.search.equations import auto_equations
+from autobuild.nas import auto_equations, run_nas
+from autobuild.search import SearchConfig, full_candidates, make_evaluate, run_method
 
 
 @pytest.fixture
@@ -49,8 +52,7 @@ def test_bad_requests(data, objectives, n, error, match):
 
 
 def test_missing_objectives_come_from_the_evaluator_for_the_labelled_rows_only(data):
-    from autobuild.evaluation import BaseEvaluator, Metric
-    from autobuild.search.equations import _with_metrics
+    from autobuild.nas import _with_metrics
 
     class Layers(BaseEvaluator):
         metrics = (Metric("layers", "min"),)
@@ -71,3 +73,59 @@ def test_missing_objectives_come_from_the_evaluator_for_the_labelled_rows_only(d
     assert _with_metrics(chosen, ["acc"], None) is chosen
     with pytest.raises(DataError, match=r"\['fid'\] are neither metrics"):
         _with_metrics(chosen, ["acc", "fid"], ev)
+
+
+class Size(BaseEvaluator):
+    """Toy evaluator of the tiny space: accuracy and latency grow with the layers' size."""
+
+    metrics = (Metric("acc", "max"), Metric("lat", "min"))
+
+    def _evaluate(self, archs):
+        out = []
+        for a in archs:
+            size = sum(k * e for st in a.stages for k, e in st)
+            out.append({"acc": size**0.5 + 0.01 * a.num_layers, "lat": float(size)})
+        return out
+
+
+CONFIG = SearchConfig([("acc", "max"), ("lat", "min")], initial=6, iterations=2, batch=4, seed=1)
+
+
+@pytest.mark.parametrize("method", ["stage-full", "layer-full", "random"])
+def test_run_nas_runs_a_baseline_as_run_method_does(tiny_space, method):
+    evaluator = Size(tiny_space)
+    got = run_nas(tiny_space, method, evaluator, CONFIG)
+    with make_evaluate(evaluator) as evaluate:
+        ref = run_method(tiny_space, method, evaluate, CONFIG)
+    assert got.archs == ref.archs
+    assert got.metrics == ref.metrics
+    assert got.pareto_indices == ref.pareto_indices
+
+
+def test_run_nas_builds_the_candidates_of_autobuild_nas(tiny_space, data, monkeypatch):
+    import autobuild.nas
+
+    full = full_candidates(tiny_space)
+    reduced = tuple(c[:5] for c in full)
+    calls = []
+
+    def fake(data_, objectives, **kwargs):
+        calls.append((data_, objectives, kwargs))
+        return reduced
+
+    monkeypatch.setattr(autobuild.nas, "autobuild_candidates", fake)
+    evaluator = Size(tiny_space)
+    kwargs = {"labels": 20, "k": 3, "equations": ["acc"]}
+    got = run_nas(tiny_space, "autobuild-nas", evaluator, CONFIG, data=data, **kwargs)
+    [(data_, objectives, passed)] = calls
+    assert data_ is data
+    assert objectives == CONFIG.objectives
+    assert passed == {**kwargs, "seed": CONFIG.seed, "evaluator": evaluator}
+    with make_evaluate(evaluator) as evaluate:
+        ref = run_method(tiny_space, "autobuild-nas", evaluate, CONFIG, candidates=reduced)
+    assert got.archs == ref.archs
+
+
+def test_run_nas_autobuild_nas_needs_data(tiny_space):
+    with pytest.raises(ConfigError, match=r"pass `data`.*'acc'"):
+        run_nas(tiny_space, "autobuild-nas", Size(tiny_space), CONFIG)

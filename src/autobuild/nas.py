@@ -1,4 +1,10 @@
-"""Automatic target equations: scalarisations of two objectives for AutoBuild-NAS.
+"""AutoBuild-NAS: reduced-space candidates from target equations (trains predictors).
+
+AutoBuild-NAS searches a reduced space: one predictor per target equation is trained on a
+few labelled architectures, the top-K subgraphs of each by module score are united per
+unit (:func:`autobuild_candidates`), and NSGA-II searches those candidates
+(:func:`~autobuild.search.run_method` with ``method="autobuild-nas"``). :func:`run_nas`
+does both, or runs a baseline method, with the evaluator run by an executor.
 
 The paper builds each reduced space from a hand-made target equation (e.g. ``acc / lat``)
 and names that as a limitation. Given two objectives, :func:`auto_equations` writes a family
@@ -14,17 +20,19 @@ metric names), so they are stored in checkpoints and shown to the user as text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from autobuild.data import LabeledData
 from autobuild.evaluation import BaseEvaluator
 from autobuild.exceptions import ConfigError, DataError
-from autobuild.spaces import Subgraph
+from autobuild.search import Method, RunStore, SearchConfig, SearchResult
+from autobuild.spaces import SearchSpace, Subgraph
 
-__all__ = ["auto_equations", "autobuild_candidates"]
+__all__ = ["auto_equations", "autobuild_candidates", "run_nas"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +117,8 @@ def autobuild_candidates(
 
     Returns:
         Per unit, the candidate subgraphs (``ReducedSpace.candidates``), for
-        :func:`~autobuild.search.run_method` with ``method="autobuild-nas"``.
+        :func:`~autobuild.search.run_method` with ``method="autobuild-nas"`` (or
+        :func:`run_nas`, which calls this).
 
     Raises:
         DataError: An objective neither ``data`` nor ``evaluator`` gives.
@@ -136,6 +145,97 @@ def autobuild_candidates(
         reduced.size(),
     )
     return reduced.candidates
+
+
+def run_nas(
+    space: SearchSpace,
+    method: Method,
+    evaluator: BaseEvaluator,
+    config: SearchConfig,
+    *,
+    data: LabeledData | None = None,
+    labels: int = 300,
+    k: int = 2,
+    equations: Sequence[str] | None = None,
+    insight: Mapping[str, Mapping[str, Any]] | None = None,
+    executor: str = "serial",
+    n_jobs: int | None = None,
+    ray_address: str | None = None,
+    store: RunStore | None = None,
+    name: str | None = None,
+    progress: bool = False,
+) -> SearchResult:
+    """Run search method ``method``, building AutoBuild-NAS's candidates first when asked.
+
+    For ``"autobuild-nas"`` the candidates are :func:`autobuild_candidates` of ``data`` and
+    the configuration's objectives, drawn and trained with its seed; the other methods
+    search the whole space. ``evaluator`` evaluates the search's architectures through the
+    executor of :func:`~autobuild.search.make_evaluate`, closed when the search ends.
+
+    Args:
+        space: The search space.
+        method: One of :data:`~autobuild.search.METHODS`.
+        evaluator: Gives every metric of ``config.metrics`` (e.g.
+            :func:`~autobuild.search.search_evaluator`); for ``"autobuild-nas"`` it also
+            gives the objectives ``data`` lacks, for the labelled architectures.
+        config: Objectives, budget, operator probabilities, seed and constraints.
+        data: ``"autobuild-nas"`` only, required there: the labelled table the predictors'
+            rows are drawn from.
+        labels: ``"autobuild-nas"``: labelled architectures the predictors train on (they
+            do not count towards the budget).
+        k: ``"autobuild-nas"``: top-K subgraphs per unit and equation.
+        equations: ``"autobuild-nas"``: target expressions (default: :func:`auto_equations`
+            of the two objectives).
+        insight: ``"layer-insight"`` only, required there: per-stage restrictions.
+        executor: Where evaluations run: ``"serial"`` (this process), ``"process"`` or
+            ``"ray"``.
+        n_jobs: Worker processes of ``"process"``.
+        ray_address: Ray cluster of ``"ray"``.
+        store: Run store to record every evaluation in and to resume from.
+        name: Search name in ``store`` (required with a store).
+        progress: Show a progress bar over the budget (on stderr).
+
+    Returns:
+        The archive of unique evaluations and its Pareto front.
+
+    Raises:
+        ConfigError: ``"autobuild-nas"`` without ``data``, or invalid arguments (see
+            :func:`~autobuild.search.run_method`).
+        DataError: An objective neither ``data`` nor ``evaluator`` gives.
+    """
+    from autobuild.search import make_evaluate, run_method
+
+    candidates = None
+    if method == "autobuild-nas":
+        if data is None:
+            raise ConfigError(
+                "'autobuild-nas' trains its predictors on labelled architectures: pass `data`, "
+                f"a table with the first objective {config.objectives[0][0]!r}."
+            )
+        candidates = autobuild_candidates(
+            data,
+            config.objectives,
+            labels=labels,
+            seed=config.seed,
+            k=k,
+            equations=equations,
+            evaluator=evaluator,
+        )
+    evaluate = make_evaluate(evaluator, executor=executor, n_jobs=n_jobs, ray_address=ray_address)
+    try:
+        return run_method(
+            space,
+            method,
+            evaluate,
+            config,
+            candidates=candidates,
+            insight=insight,
+            store=store,
+            name=name,
+            progress=progress,
+        )
+    finally:
+        evaluate.close()
 
 
 def _with_metrics(

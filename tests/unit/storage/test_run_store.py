@@ -1,4 +1,4 @@
-"""Tests for the crash-safe run store (autobuild.search.storage)."""
+"""The run store contract, on every backend, and the SQLite store's durability."""
 
 from __future__ import annotations
 
@@ -10,12 +10,20 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from autobuild.exceptions import ConfigError, DataError
-from autobuild.search import RunStore, parse_storage_url
+from autobuild.storage import (
+    BaseRunStore,
+    InMemoryRunStore,
+    RunStore,
+    SQLiteRunStore,
+    open_run_store,
+    parse_storage_url,
+)
 
 CONFIG = {"method": "autobuild-nas", "budget": 250, "objectives": ["acc:max", "flops:min"]}
 
@@ -24,13 +32,23 @@ def _open(path: Path) -> RunStore:
     return RunStore(path / "runs.db")
 
 
-def _search(store: RunStore, name: str = "X", **overrides: object) -> int:
+@pytest.fixture(params=["sqlite", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseRunStore]:
+    """A fresh store of each backend: both must behave the same."""
+    opened: BaseRunStore = (
+        SQLiteRunStore(tmp_path / "runs.db") if request.param == "sqlite" else InMemoryRunStore()
+    )
+    with opened:
+        yield opened
+
+
+def _search(store: BaseRunStore, name: str = "X", **overrides: object) -> int:
     kwargs: dict = {"space_fingerprint": "fp1", "config": CONFIG, "seed": 7}
     kwargs.update(overrides)
     return store.create_or_resume(name, **kwargs).id
 
 
-def _rec(store: RunStore, sid: int, arch_id: str, acc: float = 0.5) -> int:
+def _rec(store: BaseRunStore, sid: int, arch_id: str, acc: float = 0.5) -> int:
     return store.record(
         sid,
         arch_id,
@@ -41,19 +59,18 @@ def _rec(store: RunStore, sid: int, arch_id: str, acc: float = 0.5) -> int:
     )
 
 
-def test_round_trip(tmp_path: Path) -> None:
-    with _open(tmp_path) as store:
-        sid = _search(store)
-        seq = store.record(
-            sid,
-            "a1",
-            {"stages": [[3, 6], [5]]},
-            {"acc": 0.91, "flops": 12},
-            started_at=10.0,
-            finished_at=13.25,
-        )
-        assert seq == 0
-        rec = store.lookup(sid, "a1")
+def test_round_trip(store: BaseRunStore) -> None:
+    sid = _search(store)
+    seq = store.record(
+        sid,
+        "a1",
+        {"stages": [[3, 6], [5]]},
+        {"acc": 0.91, "flops": 12},
+        started_at=10.0,
+        finished_at=13.25,
+    )
+    assert seq == 0
+    rec = store.lookup(sid, "a1")
     assert rec is not None
     assert rec.search_id == sid
     assert rec.arch == {"stages": [[3, 6], [5]]}
@@ -66,19 +83,31 @@ def test_round_trip(tmp_path: Path) -> None:
         rec.seq = 3  # type: ignore[misc]
 
 
-def test_order_and_count(tmp_path: Path) -> None:
-    with _open(tmp_path) as store:
-        sid = _search(store)
-        other = _search(store, "Y")
-        ids = [f"arch-{i}" for i in (5, 1, 9, 3, 0)]
-        seqs = [_rec(store, sid, a) for a in ids]
-        assert _rec(store, other, "arch-1") == 0  # seq is per search
-        assert seqs == [0, 1, 2, 3, 4]
-        assert [e.arch_id for e in store.evaluations(sid)] == ids
-        assert [e.seq for e in store.evaluations(sid)] == seqs
-        assert store.count(sid) == 5
-        assert store.count(other) == 1
-        assert store.lookup(sid, "missing") is None
+def test_order_and_count(store: BaseRunStore) -> None:
+    sid = _search(store)
+    other = _search(store, "Y")
+    ids = [f"arch-{i}" for i in (5, 1, 9, 3, 0)]
+    seqs = [_rec(store, sid, a) for a in ids]
+    assert _rec(store, other, "arch-1") == 0  # seq is per search
+    assert seqs == [0, 1, 2, 3, 4]
+    assert [e.arch_id for e in store.evaluations(sid)] == ids
+    assert [e.seq for e in store.evaluations(sid)] == seqs
+    assert store.count(sid) == 5
+    assert store.count(other) == 1
+    assert store.lookup(sid, "missing") is None
+
+
+def test_resume_in_one_store(store: BaseRunStore) -> None:
+    first = store.create_or_resume("X", space_fingerprint="fp1", config=CONFIG, seed=7)
+    _rec(store, first.id, "a")
+    reordered = dict(reversed(list(CONFIG.items())))  # key order does not matter
+    again = store.create_or_resume("X", space_fingerprint="fp1", config=reordered, seed=7)
+    assert again == first
+    assert [e.arch_id for e in store.evaluations(again.id)] == ["a"]
+    assert store.list_searches() == [first]
+    assert store.get_search("nope") is None
+    with pytest.raises(DataError, match="no search with id 99"):
+        store.mark_finished(99)
 
 
 def test_resume_returns_same_search_and_evaluations(tmp_path: Path) -> None:
@@ -110,12 +139,11 @@ def test_resume_returns_same_search_and_evaluations(tmp_path: Path) -> None:
     ],
 )
 def test_mismatched_search_refused(
-    tmp_path: Path, field: str, value: object, mentioned: str
+    store: BaseRunStore, field: str, value: object, mentioned: str
 ) -> None:
-    with _open(tmp_path) as store:
-        _search(store)
-        with pytest.raises(ConfigError, match="--name 'X' already holds a different search") as e:
-            _search(store, **{field: value})
+    _search(store)
+    with pytest.raises(ConfigError, match="--name 'X' already holds a different search") as e:
+        _search(store, **{field: value})
     assert mentioned in str(e.value)
     assert "pick another name" in str(e.value)
 
@@ -175,63 +203,59 @@ def test_pragmas(tmp_path: Path) -> None:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
 
 
-def test_failed_evaluation_stored_with_error(tmp_path: Path) -> None:
-    with _open(tmp_path) as store:
-        sid = _search(store)
-        seq = store.record(
-            sid,
-            "bad",
-            "[1, 2]",
-            {},
-            status="failed",
-            error="RuntimeError: CUDA out of memory",
-            started_at=1.0,
-            finished_at=2.0,
-        )
-        rec = store.lookup(sid, "bad")
-        assert rec is not None
-        assert (rec.seq, rec.status, rec.ok, rec.metrics) == (seq, "failed", False, {})
-        assert rec.error == "RuntimeError: CUDA out of memory"
-        with pytest.raises(ConfigError, match="needs its error text"):
-            store.record(sid, "b2", "[]", {}, status="failed", started_at=1, finished_at=2)
-        with pytest.raises(ConfigError, match="cannot carry error"):
-            store.record(sid, "b3", "[]", {"a": 1}, error="x", started_at=1, finished_at=2)
-        with pytest.raises(ConfigError, match="status must be"):
-            store.record(sid, "b4", "[]", {"a": 1}, status="oops", started_at=1, finished_at=2)  # type: ignore[arg-type]
+def test_failed_evaluation_stored_with_error(store: BaseRunStore) -> None:
+    sid = _search(store)
+    seq = store.record(
+        sid,
+        "bad",
+        "[1, 2]",
+        {},
+        status="failed",
+        error="RuntimeError: CUDA out of memory",
+        started_at=1.0,
+        finished_at=2.0,
+    )
+    rec = store.lookup(sid, "bad")
+    assert rec is not None
+    assert (rec.seq, rec.status, rec.ok, rec.metrics) == (seq, "failed", False, {})
+    assert rec.error == "RuntimeError: CUDA out of memory"
+    with pytest.raises(ConfigError, match="needs its error text"):
+        store.record(sid, "b2", "[]", {}, status="failed", started_at=1, finished_at=2)
+    with pytest.raises(ConfigError, match="cannot carry error"):
+        store.record(sid, "b3", "[]", {"a": 1}, error="x", started_at=1, finished_at=2)
+    with pytest.raises(ConfigError, match="status must be"):
+        store.record(sid, "b4", "[]", {"a": 1}, status="oops", started_at=1, finished_at=2)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-def test_non_finite_metric_refused(tmp_path: Path, bad: float) -> None:
-    with _open(tmp_path) as store:
-        sid = _search(store)
-        with pytest.raises(DataError, match="only finite values"):
-            store.record(sid, "a", "{}", {"acc": bad}, started_at=0, finished_at=1)
-        with pytest.raises(DataError, match="real number"):
-            store.record(sid, "a", "{}", {"acc": "0.5"}, started_at=0, finished_at=1)
-        with pytest.raises(DataError, match="at least one metric"):
-            store.record(sid, "a", "{}", {}, started_at=0, finished_at=1)
-        assert store.count(sid) == 0  # nothing half-written
-        assert _rec(store, sid, "a") == 0  # and seq 0 is still free
+def test_non_finite_metric_refused(store: BaseRunStore, bad: float) -> None:
+    sid = _search(store)
+    with pytest.raises(DataError, match="only finite values"):
+        store.record(sid, "a", "{}", {"acc": bad}, started_at=0, finished_at=1)
+    with pytest.raises(DataError, match="real number"):
+        store.record(sid, "a", "{}", {"acc": "0.5"}, started_at=0, finished_at=1)
+    with pytest.raises(DataError, match="at least one metric"):
+        store.record(sid, "a", "{}", {}, started_at=0, finished_at=1)
+    assert store.count(sid) == 0  # nothing half-written
+    assert _rec(store, sid, "a") == 0  # and seq 0 is still free
 
 
-def test_duplicate_returns_existing_seq(tmp_path: Path) -> None:
-    with _open(tmp_path) as store:
-        sid = _search(store)
-        assert _rec(store, sid, "a", acc=0.1) == 0
-        assert _rec(store, sid, "b") == 1
-        assert _rec(store, sid, "a", acc=0.9) == 0  # idempotent, first write wins
-        # The same architecture given as a value instead of text is the same architecture.
-        assert store.record(sid, "a", {"id": "a"}, {"acc": 1}, started_at=0, finished_at=1) == 0
-        assert store.count(sid) == 2
-        rec = store.lookup(sid, "a")
-        assert rec is not None
-        assert rec.metrics["acc"] == 0.1
-        with pytest.raises(DataError, match="must be canonical"):
-            store.record(sid, "a", '{"other": 1}', {"acc": 1}, started_at=0, finished_at=1)
+def test_duplicate_returns_existing_seq(store: BaseRunStore) -> None:
+    sid = _search(store)
+    assert _rec(store, sid, "a", acc=0.1) == 0
+    assert _rec(store, sid, "b") == 1
+    assert _rec(store, sid, "a", acc=0.9) == 0  # idempotent, first write wins
+    # The same architecture given as a value instead of text is the same architecture.
+    assert store.record(sid, "a", {"id": "a"}, {"acc": 1}, started_at=0, finished_at=1) == 0
+    assert store.count(sid) == 2
+    rec = store.lookup(sid, "a")
+    assert rec is not None
+    assert rec.metrics["acc"] == 0.1
+    with pytest.raises(DataError, match="must be canonical"):
+        store.record(sid, "a", '{"other": 1}', {"acc": 1}, started_at=0, finished_at=1)
 
 
-def test_unknown_search_and_closed_store(tmp_path: Path) -> None:
-    store = _open(tmp_path)
+def test_unknown_search_and_closed_store(store: BaseRunStore) -> None:
     with pytest.raises(DataError, match="no search with id 99"):
         _rec(store, 99, "a")
     with pytest.raises(DataError, match="no search with id 99"):
@@ -367,3 +391,87 @@ def test_concurrent_writers_get_dense_unique_seqs(tmp_path: Path) -> None:
         stored = store.evaluations(sid)
     assert [e.seq for e in stored] == list(range(75))
     assert len({e.arch_id for e in stored}) == 75
+
+
+def test_config_compared_as_canonical_json(store: BaseRunStore) -> None:
+    _search(store, config={"a": 1, "b": [1, 2]})
+    assert _search(store, config={"b": [1, 2], "a": 1}) == 1
+    with pytest.raises(ConfigError, match=r'config \{"a":1,"b":\[1,2\]\} != \{"a":1.0'):
+        _search(store, config={"a": 1.0, "b": [1, 2]})  # 1.0 is not 1 in JSON text
+    with pytest.raises(ConfigError, match="JSON-serialisable"):
+        _search(store, "Z", config={"a": object()})
+
+
+def test_returned_records_are_copies(store: BaseRunStore) -> None:
+    sid = _search(store)
+    _rec(store, sid, "a", acc=0.25)
+    rec = store.lookup(sid, "a")
+    assert rec is not None
+    rec.metrics["acc"] = 99.0
+    store.evaluations(sid)[0].metrics.clear()
+    store.get_search("X").config.clear()  # type: ignore[union-attr]
+    again = store.lookup(sid, "a")
+    assert again is not None
+    assert again.metrics == {"acc": 0.25, "flops": 1e6}
+    assert store.get_search("X").config == CONFIG  # type: ignore[union-attr]
+
+
+def test_backends_return_the_same_records(tmp_path: Path) -> None:
+    def session(store: BaseRunStore) -> tuple[list, list, list]:
+        with store:
+            sid = _search(store)
+            other = _search(store, "Y", seed=None, config={})
+            for i, arch_id in enumerate(["c", "a", "b", "a"]):
+                _rec(store, sid, arch_id, acc=i / 4)
+            store.record(
+                other, "x", [1], {}, status="failed", error="E: x", started_at=0, finished_at=1
+            )
+            store.mark_finished(sid)
+            searches = [s.__dict__ | {"created_at": 0} for s in store.list_searches()]
+            return searches, store.evaluations(sid), store.evaluations(other)
+
+    assert session(SQLiteRunStore(tmp_path / "runs.db")) == session(InMemoryRunStore())
+
+
+def test_memory_store_writers_in_threads_get_dense_unique_seqs() -> None:
+    import threading
+
+    store = InMemoryRunStore()
+    sid = _search(store)
+
+    def write(prefix: str) -> None:
+        for i in range(50):
+            _rec(store, sid, f"{prefix}-{i}")
+            _rec(store, sid, f"shared-{i}")
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    stored = store.evaluations(sid)
+    assert [e.seq for e in stored] == list(range(200))
+    assert len({e.arch_id for e in stored}) == 200
+
+
+def test_open_run_store(tmp_path: Path) -> None:
+    with open_run_store() as memory:
+        assert isinstance(memory, InMemoryRunStore)
+        assert repr(memory) == "InMemoryRunStore(':memory:')"
+    with open_run_store(f"sqlite:///{tmp_path}/o.db") as sqlite:
+        assert isinstance(sqlite, SQLiteRunStore)
+        assert sqlite.path == f"{tmp_path}/o.db"
+    with pytest.raises(ConfigError, match="unsupported scheme 'redis'"):
+        open_run_store("redis://localhost/0")
+
+
+def test_former_import_paths() -> None:
+    import autobuild.search
+    import autobuild.search.storage
+    import autobuild.storage
+
+    assert autobuild.search.RunStore is SQLiteRunStore
+    assert autobuild.search.storage.RunStore is SQLiteRunStore
+    assert autobuild.search.parse_storage_url is parse_storage_url
+    assert autobuild.search.SearchRecord is autobuild.storage.SearchRecord
+    assert autobuild.search.EvaluationRecord is autobuild.storage.EvaluationRecord

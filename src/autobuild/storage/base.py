@@ -1,0 +1,355 @@
+"""The run store interface: searches and their evaluations, kept as they finish.
+
+A search is identified by its ``name``; reopening the same name with the same search space
+fingerprint, configuration and seed resumes it, with everything already evaluated available
+through :meth:`BaseRunStore.evaluations` and :meth:`BaseRunStore.lookup`, so nothing is
+evaluated twice.
+
+:class:`BaseRunStore` checks every argument and implements the rules (a name holds one
+search, an architecture is recorded once per search, the evaluation order ``seq`` is dense);
+a backend only keeps the data, in the template methods ``_...``. So every backend accepts
+and refuses the same calls and returns the same records. Values are kept as JSON text (the
+architecture and the configuration as canonical JSON: sorted keys, no spaces); nothing is
+pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from autobuild.exceptions import ConfigError, DataError
+from autobuild.storage.records import EvaluationRecord, EvaluationStatus, SearchRecord
+
+__all__ = ["BaseRunStore"]
+
+
+class BaseRunStore(ABC):
+    """Searches and their evaluations; subclasses keep the data.
+
+    Use it as a context manager, or call :meth:`close`.
+
+    Args:
+        path: Where the data is kept, as shown in messages (a file path or ``":memory:"``).
+
+    Attributes:
+        path: Where the data is kept.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._closed = False
+
+    # -- searches -------------------------------------------------------------------------
+
+    def create_or_resume(
+        self,
+        name: str,
+        *,
+        space_fingerprint: str,
+        config: Mapping[str, Any],
+        seed: int | None,
+    ) -> SearchRecord:
+        """Create the search ``name``, or return it if it already exists with the same setup.
+
+        Args:
+            name: Unique search name (``--name``).
+            space_fingerprint: Fingerprint of the search space.
+            config: Search configuration; must be JSON-serialisable. Compared as canonical
+                JSON (key order does not matter).
+            seed: Random seed of the search.
+
+        Returns:
+            The new or existing search.
+
+        Raises:
+            ConfigError: ``name`` already holds a search with a different space fingerprint,
+                configuration or seed, or an argument is invalid.
+        """
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"search name must be a non-empty string, got {name!r}")
+        if not isinstance(space_fingerprint, str):
+            raise ConfigError(f"space_fingerprint must be a string, got {space_fingerprint!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ConfigError(f"seed must be an integer or None, got {seed!r}")
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"config must be a mapping, got {type(config).__name__}")
+        config_json = canonical_json(dict(config), "search config")
+        self._check_open()
+        existing = self._get_or_add_search(name, space_fingerprint, config_json, seed, time.time())
+        stored_json = canonical_json(existing.config, "stored search config")
+        differences = []
+        if existing.space_fingerprint != space_fingerprint:
+            differences.append(
+                f"space fingerprint {existing.space_fingerprint!r} != {space_fingerprint!r}"
+            )
+        if stored_json != config_json:
+            differences.append(f"config {stored_json} != {config_json}")
+        if existing.seed != seed:
+            differences.append(f"seed {existing.seed!r} != {seed!r}")
+        if differences:
+            raise ConfigError(
+                f"--name {name!r} already holds a different search in {self.path!r} ("
+                + "; ".join(differences)
+                + "); pick another name, or rerun with the original settings to resume it"
+            )
+        return existing
+
+    def get_search(self, name: str) -> SearchRecord | None:
+        """Return the search called ``name``, or ``None``."""
+        self._check_open()
+        return self._search_named(name)
+
+    def list_searches(self) -> list[SearchRecord]:
+        """Return every search in the store, oldest first."""
+        self._check_open()
+        return self._searches()
+
+    def mark_finished(self, search_id: int) -> None:
+        """Mark a search as finished (idempotent).
+
+        Raises:
+            DataError: No search has this id.
+        """
+        self._check_open()
+        if not self._set_finished(search_id):
+            raise DataError(f"no search with id {search_id!r} in {self.path!r}")
+
+    # -- evaluations ----------------------------------------------------------------------
+
+    def record(
+        self,
+        search_id: int,
+        arch_id: str,
+        arch_json: Any,
+        metrics: Mapping[str, float],
+        *,
+        status: EvaluationStatus = "ok",
+        error: str | None = None,
+        started_at: float,
+        finished_at: float,
+    ) -> int:
+        """Store one finished evaluation before returning (durably, for a file store).
+
+        Recording is idempotent per ``(search_id, arch_id)``: if the architecture is already
+        recorded (e.g. a retried distributed task), the existing ``seq`` is returned and the
+        stored record is kept unchanged (first write wins), provided ``arch_json`` is the same
+        architecture; the search never sees a second ``seq`` for one architecture.
+
+        Args:
+            search_id: Id of the search (:attr:`SearchRecord.id`).
+            arch_id: Canonical architecture id.
+            arch_json: The architecture as JSON text or as a JSON-serialisable value; stored
+                as canonical JSON (sorted keys, no spaces), so both forms compare equal.
+            metrics: Metric name to finite real number. May be empty only for a failed
+                evaluation.
+            status: ``"ok"`` or ``"failed"``.
+            error: Error text; required for ``"failed"``, must be ``None`` for ``"ok"``.
+            started_at: Unix time the evaluation started.
+            finished_at: Unix time the evaluation finished.
+
+        Returns:
+            The evaluation's 0-based position ``seq`` in the search.
+
+        Raises:
+            DataError: A metric is not a finite number, no search has ``search_id``, or
+                ``arch_id`` is already recorded with a different architecture.
+            ConfigError: ``status``, ``error``, ``arch_json`` or the times are invalid.
+        """
+        if not isinstance(arch_id, str) or not arch_id:
+            raise ConfigError(f"arch_id must be a non-empty string, got {arch_id!r}")
+        if status not in ("ok", "failed"):
+            raise ConfigError(f"status must be 'ok' or 'failed', got {status!r}")
+        if status == "failed" and not (isinstance(error, str) and error):
+            raise ConfigError(f"a failed evaluation of {arch_id!r} needs its error text")
+        if status == "ok" and error is not None:
+            raise ConfigError(f"an ok evaluation of {arch_id!r} cannot carry error {error!r}")
+        arch_text = _arch_text(arch_json, arch_id)
+        clean = _check_metrics(metrics, arch_id)
+        if status == "ok" and not clean:
+            raise DataError(f"an ok evaluation of {arch_id!r} needs at least one metric")
+        start = _check_time(started_at, "started_at")
+        finish = _check_time(finished_at, "finished_at")
+        self._check_open()
+        new = EvaluationRecord(
+            search_id=search_id,
+            seq=-1,  # the store gives the next one
+            arch_id=arch_id,
+            arch_json=arch_text,
+            metrics=clean,
+            status=status,
+            error=error,
+            started_at=start,
+            finished_at=finish,
+            seconds=finish - start,
+        )
+        stored = self._append(new)
+        if stored is None:
+            raise DataError(f"no search with id {search_id!r} in {self.path!r}")
+        if stored.arch_json != arch_text:
+            raise DataError(
+                f"architecture id {arch_id!r} is already recorded for search "
+                f"{search_id} with architecture {stored.arch_json}, not {arch_text}; "
+                "architecture ids must be canonical"
+            )
+        return stored.seq
+
+    def evaluations(self, search_id: int) -> list[EvaluationRecord]:
+        """Return every evaluation of a search, in evaluation order (``seq``)."""
+        self._check_open()
+        return self._evaluations(search_id)
+
+    def lookup(self, search_id: int, arch_id: str) -> EvaluationRecord | None:
+        """Return the evaluation of ``arch_id`` in a search, or ``None`` if not yet evaluated."""
+        self._check_open()
+        return self._lookup(search_id, arch_id)
+
+    def count(self, search_id: int) -> int:
+        """Return how many evaluations (ok and failed) a search has."""
+        self._check_open()
+        return self._count(search_id)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the store (idempotent); what it recorded is already kept."""
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r})"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigError(f"run store {self.path!r} is closed")
+
+    # -- what a backend implements (arguments already checked) ----------------------------
+
+    @abstractmethod
+    def _get_or_add_search(
+        self,
+        name: str,
+        space_fingerprint: str,
+        config_json: str,
+        seed: int | None,
+        created_at: float,
+    ) -> SearchRecord:
+        """The search called ``name``, added first (status ``"running"``) if there is none.
+
+        Looking up and adding must be one atomic step.
+        """
+
+    @abstractmethod
+    def _search_named(self, name: str) -> SearchRecord | None:
+        """The search called ``name``, or ``None``."""
+
+    @abstractmethod
+    def _searches(self) -> list[SearchRecord]:
+        """Every search, in the order they were added."""
+
+    @abstractmethod
+    def _set_finished(self, search_id: int) -> bool:
+        """Set a search's status to ``"finished"``; ``False`` when no search has the id."""
+
+    @abstractmethod
+    def _append(self, new: EvaluationRecord) -> EvaluationRecord | None:
+        """Keep ``new`` as the next evaluation of its search, unless it is already there.
+
+        One atomic step: if ``new.arch_id`` is already recorded for the search, return that
+        record unchanged; otherwise keep ``new`` with ``seq`` set to the search's evaluation
+        count and return it.
+
+        Returns:
+            The stored record of ``new.arch_id``, or ``None`` when no search has
+            ``new.search_id``.
+        """
+
+    @abstractmethod
+    def _evaluations(self, search_id: int) -> list[EvaluationRecord]:
+        """Every evaluation of a search, by ``seq``."""
+
+    @abstractmethod
+    def _lookup(self, search_id: int, arch_id: str) -> EvaluationRecord | None:
+        """The evaluation of ``arch_id`` in a search, or ``None``."""
+
+    @abstractmethod
+    def _count(self, search_id: int) -> int:
+        """The number of evaluations of a search."""
+
+    @abstractmethod
+    def _close(self) -> None:
+        """Release what the backend holds (called once)."""
+
+
+def canonical_json(value: Any, what: str) -> str:
+    """``value`` as canonical JSON text: sorted keys, no spaces, finite numbers only.
+
+    Raises:
+        ConfigError: ``value`` is not JSON-serialisable or holds a non-finite number.
+    """
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{what} must be JSON-serialisable with finite numbers: {exc}") from exc
+
+
+def _check_metrics(metrics: Mapping[str, Any], arch_id: str) -> dict[str, float]:
+    if not isinstance(metrics, Mapping):
+        raise DataError(
+            f"metrics of {arch_id!r} must be a mapping of name to float, got {metrics!r}"
+        )
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if not isinstance(key, str):
+            raise DataError(f"metric names must be strings, got {key!r} for {arch_id!r}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise DataError(f"metric {key!r} of {arch_id!r} must be a real number, got {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise DataError(
+                f"metric {key!r} of {arch_id!r} is {number!r}; only finite values are stored. "
+                "Record a non-finite result as status='failed' with an error and no such metric."
+            )
+        out[key] = number
+    return out
+
+
+def _check_time(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be a Unix time in seconds, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be finite, got {number!r}")
+    return number
+
+
+def _arch_text(arch_json: Any, arch_id: str) -> str:
+    if isinstance(arch_json, str):
+        try:
+            arch_json = json.loads(arch_json)
+        except ValueError as exc:
+            raise ConfigError(f"arch_json of {arch_id!r} is not valid JSON: {exc}") from exc
+    return canonical_json(arch_json, f"architecture {arch_id!r}")
