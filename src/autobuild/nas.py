@@ -29,8 +29,9 @@ import numpy as np
 from autobuild.data import LabeledData
 from autobuild.evaluation import BaseEvaluator
 from autobuild.exceptions import ConfigError, DataError
-from autobuild.search import Method, RunStore, SearchConfig, SearchResult
+from autobuild.search import Method, SearchConfig, SearchResult
 from autobuild.spaces import SearchSpace, Subgraph
+from autobuild.storage import BaseRunStore
 
 __all__ = ["auto_equations", "autobuild_candidates", "run_nas"]
 
@@ -161,7 +162,7 @@ def run_nas(
     executor: str = "serial",
     n_jobs: int | None = None,
     ray_address: str | None = None,
-    store: RunStore | None = None,
+    store: BaseRunStore | None = None,
     name: str | None = None,
     progress: bool = False,
 ) -> SearchResult:

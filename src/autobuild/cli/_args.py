@@ -121,8 +121,8 @@ def add_shift(parser: argparse.ArgumentParser) -> None:
         "--shift",
         choices=["auto", "eq5", "additive", "raw"],
         help="How embedding norms become module scores: eq5 (the paper's distribution shift), "
-        "additive (the unit heads), raw (the norms themselves) or auto (unit heads when "
-        "trained, else eq5). Default: auto for a checkpoint, eq5 for an ensemble.",
+        "additive (the unit heads), raw (the norms themselves) or auto (a checkpoint's unit "
+        "heads when trained, else eq5; eq5 for an ensemble). Default: auto.",
     )
 
 

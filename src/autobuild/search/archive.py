@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from autobuild._progress import progress_bar
-from autobuild.exceptions import ConfigError, DataError
+from autobuild.exceptions import DataError
 from autobuild.search.constraints import Constraint
 from autobuild.search.result import EvaluateFn, Objective
 from autobuild.spaces import Architecture, SearchSpace
-from autobuild.storage import BaseRunStore, InMemoryRunStore
+from autobuild.storage import BaseRunStore
 
 __all__ = ["Evaluations"]
 
@@ -47,10 +47,9 @@ class Evaluations:
         known: Canonical ids of the architectures the search has met; grows with each batch.
         evaluate: The search's ``evaluate`` callable.
         objectives: ``(metric, "max" | "min")`` pairs.
-        store: The run store to replay from and record into; ``None``: a fresh
-            :class:`~autobuild.storage.InMemoryRunStore`.
-        search_id: The search's id in ``store`` (with a fresh store: ignored, and a search
-            named ``"search"`` opened in it).
+        store: The run store to replay from and record into (an
+            :class:`~autobuild.storage.InMemoryRunStore` for a search that keeps nothing).
+        search_id: The search's id in ``store``.
         progress: Total of the progress bar; ``None``: no bar.
         constraints: Bounds on metrics.
     """
@@ -61,21 +60,11 @@ class Evaluations:
         known: set[str],
         evaluate: EvaluateFn,
         objectives: Sequence[Objective],
-        store: BaseRunStore | None,
-        search_id: int | None,
+        store: BaseRunStore,
+        search_id: int,
         progress: int | None = None,
         constraints: Sequence[Constraint] = (),
     ) -> None:
-        if store is None:  # a search that keeps nothing still records: into memory
-            store = InMemoryRunStore()
-            search_id = store.create_or_resume(
-                "search", space_fingerprint=space.fingerprint(), config={}, seed=None
-            ).id
-        elif search_id is None:
-            raise ConfigError(
-                f"The archive of a search in {store!r} needs the search's id, got None; open "
-                "the search with store.create_or_resume() first."
-            )
         self.space = space
         self.known = known
         self.evaluate = evaluate

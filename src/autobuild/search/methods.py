@@ -42,8 +42,8 @@ from autobuild.search.genome import full_candidates
 from autobuild.search.layer import LayerGenome, check_insight
 from autobuild.search.nsga import _finish, _open_search, _search, run_search
 from autobuild.search.result import EvaluateFn, SearchResult
-from autobuild.search.storage import RunStore
 from autobuild.spaces import SearchSpace, Subgraph
+from autobuild.storage import BaseRunStore
 
 __all__ = ["METHODS", "Method", "run_layer_search", "run_method", "run_random"]
 
@@ -61,7 +61,7 @@ def run_method(
     *,
     candidates: Sequence[Sequence[Subgraph]] | None = None,
     insight: Mapping[str, Mapping[str, Any]] | None = None,
-    store: RunStore | None = None,
+    store: BaseRunStore | None = None,
     name: str | None = None,
     progress: bool = False,
 ) -> SearchResult:
@@ -121,7 +121,7 @@ def run_layer_search(
     config: SearchConfig,
     *,
     insight: Mapping[str, Mapping[str, Any]] | None = None,
-    store: RunStore | None = None,
+    store: BaseRunStore | None = None,
     name: str | None = None,
     progress: bool = False,
 ) -> SearchResult:
@@ -158,7 +158,7 @@ def run_random(
     evaluate: EvaluateFn,
     config: SearchConfig,
     *,
-    store: RunStore | None = None,
+    store: BaseRunStore | None = None,
     name: str | None = None,
     progress: bool = False,
 ) -> SearchResult:
@@ -192,10 +192,14 @@ def run_random(
         )
     budget, seed = config.budget, config.seed
     objs = list(config.objectives)
-    search_id = _open_search(store, name, space, {"method": "random", **config.stored()}, seed)
+    run_store, search_id = _open_search(
+        store, name, space, {"method": "random", **config.stored()}, seed
+    )
     archs = space.sample(min(budget, space.size()), seed=np.random.default_rng([seed, 2]))
     bar = budget if progress else None
-    archive = Evaluations(space, set(), evaluate, objs, store, search_id, bar, config.constraints)
+    archive = Evaluations(
+        space, set(), evaluate, objs, run_store, search_id, bar, config.constraints
+    )
     sizes = [config.initial] + [config.batch] * config.iterations
     start = 0
     for size in sizes:
@@ -204,6 +208,4 @@ def run_random(
             break
         archive.run([(space.validate(a), space.canonical_id(a)) for a in chunk])
         start += size
-    return _finish(
-        archive, objs, budget, "the space holds no further architectures.", store, search_id, name
-    )
+    return _finish(archive, objs, budget, "the space holds no further architectures.", name)

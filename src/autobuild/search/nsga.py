@@ -37,8 +37,8 @@ Failures:
     (a killed search).
 
 Resume:
-    With a :class:`~autobuild.search.storage.RunStore`, every evaluation is committed to the
-    store the moment it finishes: ``evaluate`` objects with an ``as_completed(archs)`` method
+    With a run store (:class:`~autobuild.storage.BaseRunStore`), every evaluation is committed
+    to it the moment it finishes: ``evaluate`` objects with an ``as_completed(archs)`` method
     (the executors of :func:`~autobuild.search.executors.make_evaluate`) report each
     architecture as soon as it is done, so a killed search loses only the evaluations in
     flight; a plain callable's batch is recorded when the call returns. Rerunning with the
@@ -89,8 +89,8 @@ from autobuild.search.genome import (
 )
 from autobuild.search.pareto import pareto_indices
 from autobuild.search.result import EvaluateFn, Objective, SearchResult
-from autobuild.search.storage import RunStore
 from autobuild.spaces import SearchSpace, Subgraph, Value
+from autobuild.storage import BaseRunStore, InMemoryRunStore
 
 __all__ = [
     "MAX_FILL_ENUMERATION",
@@ -132,7 +132,7 @@ def run_search(
     evaluate: EvaluateFn,
     config: SearchConfig,
     *,
-    store: RunStore | None = None,
+    store: BaseRunStore | None = None,
     name: str | None = None,
     progress: bool = False,
 ) -> SearchResult:
@@ -171,15 +171,19 @@ def _default_globals(space: SearchSpace, globals_: Sequence[Value] | None) -> tu
 
 
 def _open_search(
-    store: RunStore | None,
+    store: BaseRunStore | None,
     name: str | None,
     space: SearchSpace,
     config: Mapping[str, Any],
     seed: int,
-) -> int | None:
-    """Create or resume search ``name`` in ``store``; its id (``None`` without a store)."""
+) -> tuple[BaseRunStore, int]:
+    """Create or resume search ``name`` in ``store``: the store and the search's id.
+
+    A search given no store records into a fresh :class:`~autobuild.storage.InMemoryRunStore`
+    (as search ``name``, default ``"search"``), so every search has a store.
+    """
     if store is None:
-        return None
+        store, name = InMemoryRunStore(), name or "search"
     if not isinstance(name, str) or not name:
         raise ConfigError("A search with a run store needs a non-empty `name`.")
     record = store.create_or_resume(
@@ -188,7 +192,7 @@ def _open_search(
     stored = store.count(record.id)
     if stored:
         logger.info("resuming search %r: %d evaluations in the store", name, stored)
-    return record.id
+    return store, record.id
 
 
 def _build_algorithm(state: GenomeState, config: SearchConfig) -> Any:
@@ -230,7 +234,7 @@ def _search(
     evaluate: EvaluateFn,
     config: SearchConfig,
     *,
-    store: RunStore | None,
+    store: BaseRunStore | None,
     name: str | None,
     progress: bool,
 ) -> SearchResult:
@@ -244,7 +248,7 @@ def _search(
         **config.stored(),
         "crossover_prob": config.crossover_prob,
     }
-    search_id = _open_search(store, name, space, stored, config.seed)
+    run_store, search_id = _open_search(store, name, space, stored, config.seed)
 
     from pymoo.core.population import Population
 
@@ -253,7 +257,7 @@ def _search(
         state.known,
         evaluate,
         objs,
-        store,
+        run_store,
         search_id,
         budget if progress else None,
         config.constraints,
@@ -287,7 +291,7 @@ def _search(
         if exhausted and state.n_genomes <= MAX_FILL_ENUMERATION
         else "no new architecture could be found."
     )
-    return _finish(archive, objs, budget, reason, store, search_id, name)
+    return _finish(archive, objs, budget, reason, name)
 
 
 def _finish(
@@ -295,15 +299,9 @@ def _finish(
     objs: list[Objective],
     budget: int,
     reason: str,
-    store: RunStore | None,
-    search_id: int | None,
     name: str | None,
 ) -> SearchResult:
-    """Warn about an unmet budget, close the stored search and build the result.
-
-    The search closed is the archive's (``archive.store``, ``archive.search_id``): the
-    caller's ``store`` and ``search_id``, or the in-memory store of a search given none.
-    """
+    """Warn about an unmet budget, close the archive's stored search and build the result."""
     archive.close()
     if len(archive.archs) < budget:
         warnings.warn(

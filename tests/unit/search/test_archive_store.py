@@ -12,7 +12,7 @@ from autobuild.exceptions import ConfigError
 from autobuild.search import SearchConfig
 from autobuild.search.archive import Evaluations
 from autobuild.search.genome import full_candidates
-from autobuild.search.nsga import run_search
+from autobuild.search.nsga import _open_search, run_search
 from autobuild.spaces import SearchSpace
 from autobuild.storage import InMemoryRunStore, SQLiteRunStore
 
@@ -24,18 +24,22 @@ def space() -> SearchSpace:
     return ab.spaces.get("nasbench-macro")
 
 
-def test_archive_without_a_store_records_into_memory(space: SearchSpace) -> None:
+def test_a_search_without_a_store_records_into_memory(space: SearchSpace) -> None:
     archs = space.sample(6, seed=0)
-    archive = Evaluations(space, set(), TableEvaluator(fail="mb3_k3"), OBJECTIVES, None, None)
-    assert isinstance(archive.store, InMemoryRunStore)
+    store, search_id = _open_search(None, None, space, {}, 0)
+    assert isinstance(store, InMemoryRunStore)
+    assert store.get_search("search").id == search_id  # type: ignore[union-attr]
+    archive = Evaluations(
+        space, set(), TableEvaluator(fail="mb3_k3"), OBJECTIVES, store, search_id
+    )
     archive.run([(a, space.canonical_id(a)) for a in archs])
     stored = archive.store.evaluations(archive.search_id)
     assert [e.arch_id for e in stored] == [space.canonical_id(a) for a in archs]
     assert [e.metrics for e in stored] == archive.metrics
     assert [e.status for e in stored] == archive.status
     assert [e.error for e in stored] == archive.errors
-    with pytest.raises(ConfigError, match="needs the search's id"):
-        Evaluations(space, set(), TableEvaluator(), OBJECTIVES, InMemoryRunStore(), None)
+    with pytest.raises(ConfigError, match="needs a non-empty `name`"):
+        _open_search(InMemoryRunStore(), None, space, {}, 0)
 
 
 def test_every_store_gives_the_same_search(space: SearchSpace, tmp_path: Path) -> None:

@@ -63,9 +63,9 @@ class SearchCommand(Command):
             type=Path,
             action="append",
             metavar="CKPT",
-            help="A trained predictor checkpoint (`autobuild train --out`) as the evaluator of "
-            "its target, e.g. a latency surrogate trained with --target latency --direction "
-            "min (repeatable).",
+            help="A trained predictor checkpoint (`autobuild train --out`) or ensemble folder "
+            "(`autobuild ensemble --out`) as the evaluator of its target, e.g. a latency "
+            "surrogate trained with --target latency --direction min (repeatable).",
         )
         parser.add_argument(
             "--cache",
@@ -107,8 +107,8 @@ class SearchCommand(Command):
             "--k",
             type=positive_int,
             default=2,
-            help="autobuild-nas: top-K per equation (2, the best of those measured on "
-            "NAS-Bench-Macro; the paper uses 25 on the much larger OFA stages).",
+            help="autobuild-nas: top-K subgraphs per stage and equation (default: 2; the "
+            "paper uses 25 on the much larger OFA stages).",
         )
         parser.add_argument(
             "--insight",
