@@ -26,14 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from autobuild._atomic import atomic_path, write_json_atomic
+from autobuild._atomic import write_json_atomic
 from autobuild._checkpoint import read_index
 from autobuild.construction import rank_candidates
 from autobuild.ensemble.members import MemberResult, MemberTask, fold_tasks, run_tasks
 from autobuild.exceptions import CheckpointError, ConfigError, DataError
 from autobuild.predictor import AutoBuildPredictor, PredictorConfig
+from autobuild.predictor.checkpoint import CONFIG_FILE, WEIGHTS_FILE, write_files
 from autobuild.predictor.direction import Direction, declared_direction
-from autobuild.predictor.estimator import CONFIG_FILE, WEIGHTS_FILE
 from autobuild.scoring import (
     BuiltArchitecture,
     Head,
@@ -392,10 +392,7 @@ def fit_ensemble(
         done[result.task.name] = info
         if folder is not None:
             member = folder / MEMBERS_DIR / result.task.name
-            member.mkdir(parents=True, exist_ok=True)
-            with atomic_path(member / WEIGHTS_FILE) as tmp:
-                tmp.write_bytes(result.weights)
-            write_json_atomic(member / CONFIG_FILE, result.meta)
+            write_files(member, result.meta, result.weights)
             write_json_atomic(member / "member.json", info)
 
     in_memory: dict[str, MemberResult] = {}

@@ -38,6 +38,7 @@ from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.exceptions import ConfigError, SearchSpaceError
 from autobuild.predictor import AutoBuildPredictor
 from autobuild.predictor.direction import Direction, check_direction, predictor_direction
+from autobuild.predictor.estimator import Head
 from autobuild.predictor.nn import AutoBuildNet
 from autobuild.spaces import Architecture, SearchSpace
 
@@ -91,7 +92,7 @@ def exhaustive_search(
     top: int = 4,
     batch_size: int = 16384,
     max_architectures: int = 5_000_000,
-    head: str = "regressor",
+    head: Head = "regressor",
     progress: bool = False,
     dedup: bool = True,
     direction: Direction | None = None,
@@ -149,8 +150,7 @@ def exhaustive_search(
     w_active = w[active]
     w_sum = float(w_active.sum())
     for m in models:
-        m._check_fitted()
-        m._check_head(head)
+        m.check_head(head)
     encoder = models[0].encoder
     assert isinstance(encoder, SequenceGraphEncoder)  # checked by _check_members
     fast = dedup and head == "regressor"

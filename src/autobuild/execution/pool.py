@@ -34,9 +34,9 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from types import TracebackType
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
+from autobuild._closing import Closing
 from autobuild._workers import exit_with_parent
 from autobuild.exceptions import ConfigError, EvaluationError
 
@@ -66,7 +66,7 @@ def check_executor(executor: object) -> Executor:
     return executor
 
 
-class TaskPool(Generic[T, R]):
+class TaskPool(Closing, Generic[T, R]):
     """Runs ``fn`` over items on an executor; see the module docstring.
 
     Args:
@@ -171,17 +171,6 @@ class TaskPool(Generic[T, R]):
             self._ray_started = False
         self._ray_remote = None
         self._ray_shared = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"TaskPool({_name(self.fn)}, executor={self.executor!r})"

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
 
-from autobuild import spaces as spaces_mod
-from autobuild._atomic import atomic_path, write_json_atomic
-from autobuild._checkpoint import read_index
 from autobuild._progress import progress_bar
 from autobuild.encoding import GraphBatch, SequenceGraphEncoder
 from autobuild.encoding.ir import IRGraphEncoder
-from autobuild.exceptions import CheckpointError, ConfigError, DataError, NotFittedError
+from autobuild.exceptions import ConfigError, DataError, NotFittedError
 from autobuild.metrics import regression_metrics
 from autobuild.predictor._optim import AdamW, cosine_lr
+from autobuild.predictor.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    check_state,
+    predictor_state,
+    read_folder,
+    restore,
+    write_files,
+)
 from autobuild.predictor.config import PredictorConfig
 from autobuild.predictor.losses import HopRankingLoss
 from autobuild.predictor.moments import LabelMoments
@@ -33,14 +39,12 @@ __all__ = ["CHECKPOINT_FORMAT", "AutoBuildPredictor"]
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = "autobuild-predictor/1"
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "predictor.json"
 INFERENCE_BATCH = 4096
 #: Fewest labels for which ``wide="auto"`` validates the blend weight (else 0.5).
 MIN_BLEND_CV = 20
 #: Prediction heads :meth:`AutoBuildPredictor.predict` can read.
-HEADS = ("regressor", "gnn", "units", "mean")
+Head = Literal["regressor", "gnn", "units", "mean"]
+HEADS: tuple[Head, ...] = get_args(Head)
 
 #: The graph encoders a predictor can use (see ``PredictorConfig.graph_format``).
 Encoder = SequenceGraphEncoder | IRGraphEncoder
@@ -387,7 +391,7 @@ class AutoBuildPredictor:
         pred = p.double().numpy() * self.label_std_ + self.label_mean_
         return pred, h.T.double().numpy()
 
-    def predict_batch(self, batch: GraphBatch, head: str = "regressor") -> np.ndarray:
+    def predict_batch(self, batch: GraphBatch, head: Head = "regressor") -> np.ndarray:
         """Predicted targets in raw label units for an already-encoded batch.
 
         The fast path for callers that encode many architectures themselves (e.g. with
@@ -411,7 +415,7 @@ class AutoBuildPredictor:
         return self._forward_batch(batch, head)[0]
 
     def _forward(
-        self, archs: Sequence[Architecture], head: str = "regressor"
+        self, archs: Sequence[Architecture], head: Head = "regressor"
     ) -> tuple[np.ndarray, np.ndarray]:
         """Predictions (raw units) of ``head`` and `n x (M+1)` hop norms of ``archs``.
 
@@ -439,7 +443,38 @@ class AutoBuildPredictor:
             return np.zeros(0), np.zeros((0, self.model_.num_hops))
         return np.concatenate(preds)[where], np.concatenate(norms)[where]
 
-    def predict(self, archs: Sequence[Architecture], head: str = "regressor") -> np.ndarray:
+    def predict_with_norms(
+        self, archs: Sequence[Architecture], head: Head = "regressor"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`hop_norms` of ``archs`` from one forward pass.
+
+        Returns:
+            ``(predictions, norms)``: shape ``(n,)`` in label units and ``(n, M + 1)``.
+        """
+        return self._forward(archs, head)
+
+    @property
+    def has_unit_head(self) -> bool:
+        """Whether the fitted network has the additive unit head (``unit_lambda > 0``).
+
+        Raises:
+            NotFittedError: Before :meth:`fit`.
+        """
+        self._check_fitted()
+        return bool(self.model_.has_unit_head)
+
+    def check_head(self, head: Head) -> bool:
+        """Check that the fitted predictor can read ``head``; return whether it is a unit
+        head (``"units"`` or ``"mean"``).
+
+        Raises:
+            NotFittedError: Before :meth:`fit`.
+            ConfigError: An unknown head, or a unit head the predictor was trained without.
+        """
+        self._check_fitted()
+        return self._check_head(head)
+
+    def predict(self, archs: Sequence[Architecture], head: Head = "regressor") -> np.ndarray:
         """Predicted targets in raw label units (an `n` array).
 
         Each distinct architecture is predicted once, so repeats (also one network under two
@@ -493,29 +528,7 @@ class AutoBuildPredictor:
             NotFittedError: Before :meth:`fit`.
         """
         self._check_fitted()
-        meta = {
-            "format": CHECKPOINT_FORMAT,
-            "space": self.space.to_dict(),
-            "config": self.config.to_dict(),
-            "seed": self.seed_,
-            "label_mean": self.label_mean_,
-            "label_std": self.label_std_,
-            "hop_moments": self.hop_moments_,
-            "label_moments": self.label_moments_.to_json(),
-            "encoder": self.encoder.schema(),
-            "n_train": self.n_train_,
-            # The training set, from which label moments and observed values are derived.
-            "train_archs": [self.space.canonical_id(a) for a in self.train_archs_],
-            "train_labels": self.train_labels_.tolist(),
-            "train_seconds": self.train_seconds_,
-            "blend_cv": self.blend_cv_,
-            "extra": self.metadata_ if extra is None else extra,
-        }
-        tensors = {
-            k: v.detach().clone(memory_format=torch.contiguous_format)
-            for k, v in self.model_.state_dict().items()
-        }
-        return {"meta": _plain_json(meta), "tensors": tensors}
+        return predictor_state(self, extra)
 
     @classmethod
     def from_state(
@@ -531,22 +544,9 @@ class AutoBuildPredictor:
             CheckpointError: Not a state of :meth:`to_state`, another format version, a
                 corrupt state, or one trained on a different space.
         """
-        meta = state.get("meta") if isinstance(state, Mapping) else None
-        tensors = state.get("tensors") if isinstance(state, Mapping) else None
-        if not isinstance(meta, Mapping) or not isinstance(tensors, Mapping):
-            raise CheckpointError(
-                f"A predictor state is a dict with a 'meta' dict and a 'tensors' dict, as "
-                f"AutoBuildPredictor.to_state() returns; got {type(state).__name__}"
-                + (f" with keys {sorted(map(str, state))}" if isinstance(state, Mapping) else "")
-                + "."
-            )
-        found = meta.get("format")
-        if found != CHECKPOINT_FORMAT:
-            raise CheckpointError(
-                f"The predictor state has format {found!r}; this autobuild reads "
-                f"{CHECKPOINT_FORMAT!r}."
-            )
-        return cls._restore(
+        meta, tensors = check_state(state)
+        return restore(
+            cls,
             meta,
             lambda: tensors,
             space,
@@ -566,14 +566,11 @@ class AutoBuildPredictor:
             extra: JSON-serialisable metadata stored alongside (e.g. target, metrics,
                 direction); default: the predictor's own :attr:`metadata_`.
         """
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         state = self.to_state(extra=extra)
         folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(folder / WEIGHTS_FILE) as tmp:
-            save_file(state["tensors"], str(tmp))
-        write_json_atomic(folder / CONFIG_FILE, state["meta"])
+        write_files(folder, state["meta"], save(state["tensors"]))
         return folder
 
     @classmethod
@@ -590,95 +587,17 @@ class AutoBuildPredictor:
             CheckpointError: Missing or corrupt files, another format version, or a
                 checkpoint trained on a different space.
         """
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         folder = Path(path)
-        meta_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
-        meta = read_index(meta_path, CHECKPOINT_FORMAT, "a predictor checkpoint")
-        if not weights_path.is_file():
-            raise CheckpointError(
-                f"{str(folder)!r} is not a predictor checkpoint: {weights_path.name} is missing."
-            )
-
-        def tensors() -> Mapping[str, torch.Tensor]:
-            try:
-                return load_file(str(weights_path))
-            except (SafetensorError, RuntimeError, OSError) as err:
-                raise CheckpointError(f"Cannot load weights {str(weights_path)!r}: {err}") from err
-
-        return cls._restore(
+        meta, tensors = read_folder(folder)
+        return restore(
+            cls,
             meta,
             tensors,
             space,
             source=f"Checkpoint {str(folder)!r}",
-            meta_name=repr(str(meta_path)),
-            weights_name=repr(str(weights_path)),
+            meta_name=repr(str(folder / CONFIG_FILE)),
+            weights_name=repr(str(folder / WEIGHTS_FILE)),
         )
-
-    @classmethod
-    def _restore(
-        cls,
-        meta: Mapping[str, Any],
-        tensors: Callable[[], Mapping[str, torch.Tensor]],
-        space: SearchSpace | None,
-        *,
-        source: str,
-        meta_name: str,
-        weights_name: str,
-    ) -> AutoBuildPredictor:
-        """The predictor of checkpoint metadata and its weights (read when needed); the
-        names say in errors where a part came from."""
-        try:
-            saved_space = spaces_mod.from_spec(meta["space"])
-            # Checkpoints written before the wide term existed were trained without it.
-            config = PredictorConfig.from_dict({"wide": 0.0, **meta["config"]})
-        except (KeyError, TypeError, ValueError) as err:
-            raise CheckpointError(f"{meta_name} is corrupt: {err}.") from err
-        if space is not None and space.fingerprint() != saved_space.fingerprint():
-            raise CheckpointError(
-                f"{source} was trained on space {saved_space.name!r}, which "
-                f"differs from the given space {space.name!r}; use the space it was trained on."
-            )
-        pred = cls(space or saved_space, config, random_state=meta.get("seed"))
-        model = pred._build_model()
-        weights = tensors()
-        try:
-            model.load_state_dict(weights, strict=True)
-        except (RuntimeError, TypeError, ValueError) as err:
-            raise CheckpointError(f"Cannot load weights {weights_name}: {err}") from err
-        model.eval()
-        pred.model_ = model
-        try:
-            pred.seed_ = int(meta["seed"])
-            pred.label_mean_ = float(meta["label_mean"])
-            pred.label_std_ = float(meta["label_std"])
-            pred.hop_moments_ = [[float(v) for v in row] for row in meta["hop_moments"]]
-            pred.n_train_ = int(meta["n_train"])
-            pred.train_archs_ = tuple(pred.space.parse(a) for a in meta["train_archs"])
-            pred.train_labels_ = np.asarray(meta["train_labels"], dtype=np.float64)
-            pred.label_moments_ = LabelMoments.from_json(meta["label_moments"])
-            pred.train_seconds_ = float(meta["train_seconds"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise CheckpointError(f"{meta_name} is corrupt: {err}.") from err
-        if len(pred.train_archs_) != pred.n_train_ or len(pred.train_labels_) != pred.n_train_:
-            raise CheckpointError(f"{meta_name} is corrupt: its training set is incomplete.")
-        pred.history_ = []
-        pred.blend_cv_ = meta.get("blend_cv", {})
-        pred.metadata_ = meta.get("extra", {})
-        return pred
-
-
-def _plain_json(obj: Any) -> Any:
-    """``obj`` as the plain values that reading it back from a JSON file gives: lists for
-    tuples and arrays, string keys, Python numbers, ``None`` for NaN and infinities."""
-
-    def default(value: Any) -> Any:
-        if isinstance(value, np.ndarray | np.generic):
-            return value.tolist()
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-    return json.loads(json.dumps(obj, default=default), parse_constant=lambda _: None)
 
 
 def _make_encoder(space: SearchSpace, graph_format: str) -> Encoder:

@@ -29,6 +29,7 @@ import numpy as np
 from autobuild.exceptions import ConfigError
 from autobuild.predictor import AutoBuildPredictor
 from autobuild.predictor.direction import Direction, best_first, predictor_direction
+from autobuild.predictor.estimator import Head
 from autobuild.scoring.modules import ModuleScores, Shift, score_modules, score_subgraphs
 from autobuild.spaces import Architecture, SearchSpace, Value
 
@@ -44,11 +45,8 @@ __all__ = [
     "with_predictions",
 ]
 
-#: Prediction heads of :meth:`AutoBuildPredictor.predict
-#: <autobuild.predictor.AutoBuildPredictor.predict>`.
-Head = Literal["regressor", "gnn", "units", "mean"]
 #: Heads :meth:`Scorer.rerank` takes: a prediction head, or ``"auto"`` (the scorer's own).
-RerankHead = Literal["auto", "regressor", "gnn", "units", "mean"]
+RerankHead = Head | Literal["auto"]
 #: The head :meth:`PredictorScorer.rerank` uses for ``"auto"`` when the predictor has an
 #: additive unit head: the mean of the GNN's regressor and that head (with 100 labels the
 #: regressor alone prefers the largest network; see README).
@@ -262,7 +260,7 @@ class PredictorScorer:
             NotFittedError: An unfitted predictor.
             ConfigError: An unknown head, or a unit head the predictor was trained without.
         """
-        values, norms = self.predictor._forward(archs, head)
+        values, norms = self.predictor.predict_with_norms(archs, head)
         return Prediction(values, np.zeros(len(values)), norms)
 
     def rerank(
@@ -290,10 +288,9 @@ class PredictorScorer:
             ConfigError: An unknown head, a unit head the predictor was trained without, or
                 an unknown direction in its metadata.
         """
-        self.predictor._check_fitted()
         direction = self.direction
         if head == "auto":
-            head = RERANK_HEAD if self.predictor.model_.has_unit_head else "regressor"
+            head = RERANK_HEAD if self.predictor.has_unit_head else "regressor"
         archs = [b.arch for b in built]
         if not archs:
             return []

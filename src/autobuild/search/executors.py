@@ -63,9 +63,9 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from autobuild._closing import Closing
 from autobuild.exceptions import ConfigError, EvaluationError
 from autobuild.execution import EXECUTORS, Executor, TaskPool, check_executor
 from autobuild.spaces import Architecture
@@ -149,7 +149,7 @@ def _lost(exc: Exception) -> EvaluationOutcome:
     return EvaluationError(f"the worker could not return its result: {type(exc).__name__}: {exc}")
 
 
-class EvaluationExecutor:
+class EvaluationExecutor(Closing):
     """The ``evaluate`` callable of a search: runs an evaluator on an executor.
 
     Use :func:`make_evaluate` to build one. Call it with a list of architectures; it returns
@@ -232,17 +232,6 @@ class EvaluationExecutor:
     def close(self) -> None:
         """Stop the worker processes, and the Ray instance if this executor started it."""
         self._pool.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"EvaluationExecutor({type(self.evaluator).__name__}, executor={self.executor!r})"

@@ -21,16 +21,16 @@ import numbers
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from autobuild._closing import Closing
 from autobuild.exceptions import ConfigError, DataError
 from autobuild.storage.records import EvaluationRecord, EvaluationStatus, SearchRecord
 
 __all__ = ["BaseRunStore"]
 
 
-class BaseRunStore(ABC):
+class BaseRunStore(Closing, ABC):
     """Searches and their evaluations; subclasses keep the data.
 
     Use it as a context manager, or call :meth:`close`.
@@ -227,17 +227,6 @@ class BaseRunStore(ABC):
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r})"
