@@ -446,31 +446,18 @@ class AutoBuildPredictor:
     def predict_with_norms(
         self, archs: Sequence[Architecture], head: Head = "regressor"
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`predict` and :meth:`hop_norms` of ``archs`` from one forward pass.
-
-        Returns:
-            ``(predictions, norms)``: shape ``(n,)`` in label units and ``(n, M + 1)``.
-        """
+        """:meth:`predict` (``(n,)``) and :meth:`hop_norms` (``(n, M + 1)``) in one pass."""
         return self._forward(archs, head)
 
     @property
     def has_unit_head(self) -> bool:
-        """Whether the fitted network has the additive unit head (``unit_lambda > 0``).
-
-        Raises:
-            NotFittedError: Before :meth:`fit`.
-        """
+        """Whether the fitted network has the additive unit head (``unit_lambda > 0``)."""
         self._check_fitted()
         return bool(self.model_.has_unit_head)
 
     def check_head(self, head: Head) -> bool:
-        """Check that the fitted predictor can read ``head``; return whether it is a unit
-        head (``"units"`` or ``"mean"``).
-
-        Raises:
-            NotFittedError: Before :meth:`fit`.
-            ConfigError: An unknown head, or a unit head the predictor was trained without.
-        """
+        """Raise :class:`ConfigError` unless the fitted predictor can read ``head`` (or
+        :class:`NotFittedError` before :meth:`fit`); return whether it is a unit head."""
         self._check_fitted()
         return self._check_head(head)
 

@@ -177,6 +177,24 @@ def test_not_fitted(tiny_space):
         AutoBuildPredictor(tiny_space).predict(tiny_space.sample(2, seed=0))
 
 
+def test_public_head_and_one_pass_methods(tiny_space):
+    unfitted = AutoBuildPredictor(tiny_space)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        unfitted.has_unit_head  # noqa: B018
+    with pytest.raises(NotFittedError, match="not fitted"):
+        unfitted.check_head("regressor")
+    pred, archs, _ = _fit(tiny_space, n=40, unit_lambda=0.0)
+    values, norms = pred.predict_with_norms(archs)
+    np.testing.assert_array_equal(values, pred.predict(archs))
+    np.testing.assert_array_equal(norms, pred.hop_norms(archs))
+    assert pred.has_unit_head is False
+    assert pred.check_head("gnn") is False
+    with pytest.raises(ConfigError, match="needs a predictor trained with unit_lambda > 0"):
+        pred.check_head("units")
+    with pytest.raises(ConfigError, match="`head` must be one of"):
+        pred.check_head("bogus")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("y", "match"),
     [
