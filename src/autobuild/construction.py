@@ -20,6 +20,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -27,7 +28,6 @@ from autobuild.exceptions import ConfigError
 from autobuild.predictor import AutoBuildPredictor
 from autobuild.predictor.direction import Direction, best_first, check_direction
 from autobuild.scoring import (
-    RERANK_HEAD,
     BuiltArchitecture,
     ModuleScores,
     RerankHead,
@@ -40,8 +40,8 @@ from autobuild.scoring import (
 from autobuild.spaces import Architecture, SearchSpace, Subgraph, Value
 
 __all__ = [
-    "RERANK_HEAD",
     "BuiltArchitecture",
+    "CombineMode",
     "ReducedSpace",
     "rank_candidates",
     "reduce_space",
@@ -51,6 +51,9 @@ __all__ = [
 
 #: Most distinct architectures that :meth:`ReducedSpace.ranked` sorts completely.
 MAX_FULL_RANKING = 2_000_000
+
+#: How :func:`reduce_space` combines several score tables.
+CombineMode = Literal["union", "concat"]
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def reduce_space(
     scores: ModuleScores | Sequence[ModuleScores],
     k: int | Sequence[int] = 3,
     *,
-    mode: str = "union",
+    mode: CombineMode = "union",
 ) -> ReducedSpace:
     """Keep the top-``k`` subgraphs of every unit.
 

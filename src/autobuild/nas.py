@@ -29,6 +29,7 @@ import numpy as np
 from autobuild.data import LabeledData
 from autobuild.evaluation import BaseEvaluator
 from autobuild.exceptions import ConfigError, DataError
+from autobuild.execution import Executor
 from autobuild.search import Method, SearchConfig, SearchResult
 from autobuild.spaces import SearchSpace, Subgraph
 from autobuild.storage import BaseRunStore
@@ -155,11 +156,11 @@ def run_nas(
     config: SearchConfig,
     *,
     data: LabeledData | None = None,
-    labels: int = 300,
-    k: int = 2,
+    labels: int | None = None,
+    k: int | None = None,
     equations: Sequence[str] | None = None,
     insight: Mapping[str, Mapping[str, Any]] | None = None,
-    executor: str = "serial",
+    executor: Executor = "serial",
     n_jobs: int | None = None,
     ray_address: str | None = None,
     store: BaseRunStore | None = None,
@@ -183,8 +184,8 @@ def run_nas(
         data: ``"autobuild-nas"`` only, required there: the labelled table the predictors'
             rows are drawn from.
         labels: ``"autobuild-nas"``: labelled architectures the predictors train on (they
-            do not count towards the budget).
-        k: ``"autobuild-nas"``: top-K subgraphs per unit and equation.
+            do not count towards the budget; default 300).
+        k: ``"autobuild-nas"``: top-K subgraphs per unit and equation (default 2).
         equations: ``"autobuild-nas"``: target expressions (default: :func:`auto_equations`
             of the two objectives).
         insight: ``"layer-insight"`` only, required there: per-stage restrictions.
@@ -200,14 +201,23 @@ def run_nas(
         The archive of unique evaluations and its Pareto front.
 
     Raises:
-        ConfigError: ``"autobuild-nas"`` without ``data``, or invalid arguments (see
-            :func:`~autobuild.search.run_method`).
+        ConfigError: ``"autobuild-nas"`` without ``data``, an ``"autobuild-nas"`` argument
+            (``data``, ``labels``, ``k``, ``equations``) given to another method, or invalid
+            arguments (see :func:`~autobuild.search.run_method`).
         DataError: An objective neither ``data`` nor ``evaluator`` gives.
     """
     from autobuild.search import make_evaluate, run_method
 
     candidates = None
-    if method == "autobuild-nas":
+    if method != "autobuild-nas":
+        given = {"data": data, "labels": labels, "k": k, "equations": equations}
+        misplaced = [key for key, value in given.items() if value is not None]
+        if misplaced:
+            raise ConfigError(
+                f"{misplaced} only apply to 'autobuild-nas', not {method!r}: drop them, or "
+                "choose method='autobuild-nas'."
+            )
+    else:
         if data is None:
             raise ConfigError(
                 "'autobuild-nas' trains its predictors on labelled architectures: pass `data`, "
@@ -216,9 +226,9 @@ def run_nas(
         candidates = autobuild_candidates(
             data,
             config.objectives,
-            labels=labels,
+            labels=300 if labels is None else labels,
             seed=config.seed,
-            k=k,
+            k=2 if k is None else k,
             equations=equations,
             evaluator=evaluator,
         )

@@ -7,7 +7,6 @@ from tests.conftest import synthetic_acc
 
 import autobuild.spaces as S
 from autobuild.construction import (
-    RERANK_HEAD,
     _all_sums,
     _top_sums,
     rank_candidates,
@@ -16,7 +15,7 @@ from autobuild.construction import (
 )
 from autobuild.exceptions import ConfigError, NotFittedError
 from autobuild.predictor import AutoBuildPredictor
-from autobuild.scoring import ModuleScores, SubgraphScore, score_modules
+from autobuild.scoring import RERANK_HEAD, ModuleScores, SubgraphScore, score_modules
 
 
 @pytest.fixture(scope="module")

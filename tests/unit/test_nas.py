@@ -129,3 +129,16 @@ def test_run_nas_builds_the_candidates_of_autobuild_nas(tiny_space, data, monkey
 def test_run_nas_autobuild_nas_needs_data(tiny_space):
     with pytest.raises(ConfigError, match=r"pass `data`.*'acc'"):
         run_nas(tiny_space, "autobuild-nas", Size(tiny_space), CONFIG)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"labels": 50}, {"k": 3}, {"equations": ["acc"]}, {"labels": 50, "k": 1}]
+)
+def test_run_nas_refuses_autobuild_nas_arguments_for_another_method(tiny_space, kwargs):
+    with pytest.raises(ConfigError, match=r"only apply to 'autobuild-nas', not 'random'"):
+        run_nas(tiny_space, "random", Size(tiny_space), CONFIG, **kwargs)
+
+
+def test_run_nas_refuses_data_for_another_method(tiny_space, data):
+    with pytest.raises(ConfigError, match=r"\['data'\] only apply"):
+        run_nas(tiny_space, "layer-full", Size(tiny_space), CONFIG, data=data)

@@ -16,12 +16,10 @@ from autobuild._lazy import attach
 if TYPE_CHECKING:
     from autobuild.ensemble.ensemble import PredictorEnsemble, fit_ensemble
     from autobuild.ensemble.exhaustive import ExhaustiveResult, exhaustive_search
-    from autobuild.ensemble.members import EXECUTORS
 
 __getattr__, __dir__ = attach(
     __name__,
     {
-        "EXECUTORS": "members",
         "ExhaustiveResult": "exhaustive",
         "PredictorEnsemble": "ensemble",
         "exhaustive_search": "exhaustive",
@@ -30,7 +28,6 @@ __getattr__, __dir__ = attach(
 )
 
 __all__ = [
-    "EXECUTORS",
     "ExhaustiveResult",
     "PredictorEnsemble",
     "exhaustive_search",

@@ -31,6 +31,7 @@ from autobuild._checkpoint import read_index
 from autobuild.construction import rank_candidates
 from autobuild.ensemble.members import MemberResult, MemberTask, fold_tasks, run_tasks
 from autobuild.exceptions import CheckpointError, ConfigError, DataError
+from autobuild.execution import Executor
 from autobuild.predictor import AutoBuildPredictor, PredictorConfig
 from autobuild.predictor.checkpoint import CONFIG_FILE, WEIGHTS_FILE, write_files
 from autobuild.predictor.direction import Direction, declared_direction
@@ -320,7 +321,7 @@ def fit_ensemble(
     folds: int = 5,
     seeds: Sequence[int] = (0, 1, 2, 3),
     config: PredictorConfig | None = None,
-    executor: str = "process",
+    executor: Executor = "process",
     n_jobs: int | None = None,
     ray_address: str | None = None,
     out: str | Path | None = None,

@@ -21,7 +21,7 @@ import numpy as np
 from autobuild.exceptions import ConfigError
 
 # EXECUTORS: where members train (this process, local worker processes, Ray).
-from autobuild.execution import EXECUTORS, TaskPool, check_executor
+from autobuild.execution import EXECUTORS, Executor, TaskPool, check_executor
 
 __all__ = ["EXECUTORS", "MemberResult", "MemberTask", "fold_tasks", "run_tasks", "train_member"]
 
@@ -182,7 +182,7 @@ def train_member(task: MemberTask) -> MemberResult:
 def run_tasks(
     tasks: Sequence[MemberTask],
     *,
-    executor: str = "process",
+    executor: Executor = "process",
     n_jobs: int | None = None,
     ray_address: str | None = None,
     on_result: Callable[[MemberResult], None] | None = None,

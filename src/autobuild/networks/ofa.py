@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -119,7 +119,7 @@ MBV3_LAST_WIDTH = 1280
 #: MobileNetV3 searchable stages: base widths, strides, activations and SE.
 MBV3_STAGE_WIDTHS = (24, 40, 80, 112, 160)
 MBV3_STRIDES = (2, 2, 2, 1, 2)
-MBV3_ACTIVATIONS = ("relu", "relu", "h_swish", "h_swish", "h_swish")
+MBV3_ACTIVATIONS: tuple[Activation, ...] = ("relu", "relu", "h_swish", "h_swish", "h_swish")
 MBV3_SE = (False, True, False, True, True)
 
 #: ProxylessNAS base widths of the stem, first block and head.
@@ -132,6 +132,8 @@ PN_STRIDES = (2, 2, 2, 1, 2, 1)
 
 _MBV3_BN_EPS = 1e-5
 _PN_BN_EPS = 1e-3
+#: Activation functions of OFA blocks.
+Activation = Literal["relu", "relu6", "h_swish"]
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "relu6": nn.ReLU6,
@@ -217,7 +219,7 @@ class MBConv(nn.Module):
         stride: int,
         expand_ratio: float,
         *,
-        activation: str = "relu6",
+        activation: Activation = "relu6",
         use_se: bool = False,
         bn_eps: float = 1e-5,
     ) -> None:
@@ -287,7 +289,7 @@ class _OFASubnet(nn.Module):
         *,
         widths: tuple[int, int, tuple[int, ...]],
         strides: tuple[int, ...],
-        activations: tuple[str, str, tuple[str, ...]],
+        activations: tuple[Activation, Activation, tuple[Activation, ...]],
         se: tuple[bool, ...],
         eps: float,
     ) -> None:
@@ -399,12 +401,13 @@ class OFAProxylessNAS(_OFASubnet):
     ) -> None:
         eps = _PN_BN_EPS
         n = len(PN_STAGE_WIDTHS)
+        relu6: Activation = "relu6"
         super().__init__(
             arch,
             width_mult,
             widths=(PN_STEM_WIDTH, PN_FIRST_BLOCK_WIDTH, PN_STAGE_WIDTHS),
             strides=PN_STRIDES,
-            activations=("relu6", "relu6", ("relu6",) * n),
+            activations=(relu6, relu6, (relu6,) * n),
             se=(False,) * n,
             eps=eps,
         )
@@ -507,7 +510,7 @@ def _conv_bn(
     out_channels: int,
     kernel_size: int,
     stride: int,
-    activation: str | None,
+    activation: Activation | None,
     bn_eps: float,
     *,
     groups: int = 1,
@@ -538,7 +541,7 @@ def _make_stages(
     in_channels: int,
     widths: tuple[int, ...],
     strides: tuple[int, ...],
-    activations: tuple[str, ...],
+    activations: tuple[Activation, ...],
     se: tuple[bool, ...],
     bn_eps: float,
 ) -> nn.Sequential:

@@ -23,6 +23,7 @@ __all__ = [
     "GraphFormat",
     "LossMode",
     "PredictorConfig",
+    "Preset",
     "Readout",
     "Schedule",
 ]
@@ -176,12 +177,15 @@ class PredictorConfig:
         return cls(**params)
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> PredictorConfig:
-        """A named preset (``"default"`` or ``"paper"``) with optional overrides."""
+    def preset(cls, name: Preset, **overrides: Any) -> PredictorConfig:
+        """A named preset (one of :data:`PRESETS`) with optional overrides."""
         if name not in PRESETS:
             raise ConfigError(f"Unknown preset {name!r}. Choose one of {sorted(PRESETS)}.")
         return cls.from_dict({**PRESETS[name], **overrides})
 
+
+#: A named hyper-parameter set of :data:`PRESETS`.
+Preset = Literal["default", "latency", "paper"]
 
 #: Named hyper-parameter sets. ``paper`` is the authors' training recipe.
 #: ``latency`` pools each hop by *sum*, as the authors' latency surrogates do (a network's

@@ -13,7 +13,7 @@ import numpy as np
 from autobuild._atomic import write_json_atomic
 from autobuild.data import LabeledData, TargetExpression
 from autobuild.exceptions import ConfigError, DataError
-from autobuild.predictor.config import PredictorConfig
+from autobuild.predictor.config import PredictorConfig, Preset
 from autobuild.predictor.estimator import AutoBuildPredictor
 from autobuild.spaces import Architecture
 
@@ -85,7 +85,7 @@ def train_predictor(
     n_labeled: int | None = None,
     seed: int = 0,
     test_fraction: float = 0.1,
-    preset: str = "default",
+    preset: Preset = "default",
     strict: bool = False,
     progress: bool = False,
     out: str | Path | None = None,
@@ -108,7 +108,7 @@ def train_predictor(
         n_labeled: How many labelled architectures to use.
         seed: Seed for the row draw, the split, weight initialisation and batch order.
         test_fraction: Held-out fraction in ``[0, 1)``; ``0`` trains on every row.
-        preset: Hyper-parameter preset (``"default"`` or ``"paper"``).
+        preset: Hyper-parameter preset, one of :data:`~autobuild.predictor.config.PRESETS`.
         strict: Refuse rows whose target is not finite.
         progress: Show a progress bar.
         out: If given, write the checkpoint and ``metrics.json`` to this folder.

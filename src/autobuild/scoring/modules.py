@@ -84,7 +84,7 @@ class ModuleScores:
     space: SearchSpace
     records: tuple[SubgraphScore, ...]
     globals: tuple[Value, ...] = ()
-    shift: str = "eq5"
+    shift: Shift = "eq5"
     direction: Direction = "max"
     _index: dict[tuple[int, Subgraph], int] = field(default_factory=dict, repr=False)
 
@@ -364,7 +364,7 @@ def _empty_record(
     return SubgraphScore(unit, predictor.space.unit_name(unit), 0, subgraph, -1, 0.0, score)
 
 
-def _resolve_shift(predictor: AutoBuildPredictor, shift: str) -> str:
+def _resolve_shift(predictor: AutoBuildPredictor, shift: Shift) -> Shift:
     has_head = bool(getattr(predictor.model_, "has_unit_head", False))
     if shift == "auto":
         return "additive" if has_head else "eq5"

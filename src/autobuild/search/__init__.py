@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from autobuild.search.config import SearchConfig
 from autobuild.search.constraints import Constraint, check_constraints
-from autobuild.search.genome import MAX_FILL_ENUMERATION, full_candidates
+from autobuild.search.genome import full_candidates
 from autobuild.search.layer import LayerGenome, check_insight
 from autobuild.search.methods import METHODS, Method, run_layer_search, run_method, run_random
 from autobuild.search.nsga import run_search
 from autobuild.search.pareto import pareto_indices
 from autobuild.search.result import Objective, SearchResult
 from autobuild.search.storage import (
-    SCHEMA_VERSION,
     EvaluationRecord,
     EvaluationStatus,
     RunStore,
@@ -25,9 +24,7 @@ from autobuild.search.storage import (
 )
 
 __all__ = [
-    "MAX_FILL_ENUMERATION",
     "METHODS",
-    "SCHEMA_VERSION",
     "Constraint",
     "EvaluationRecord",
     "EvaluationStatus",

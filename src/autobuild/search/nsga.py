@@ -93,7 +93,6 @@ from autobuild.spaces import SearchSpace, Subgraph, Value
 from autobuild.storage import BaseRunStore, InMemoryRunStore
 
 __all__ = [
-    "MAX_FILL_ENUMERATION",
     "Objective",
     "SearchResult",
     "full_candidates",

@@ -7,13 +7,13 @@ keeps working; new code imports from :mod:`autobuild.storage`.
 from __future__ import annotations
 
 from autobuild.storage import (
-    SCHEMA_VERSION,
     EvaluationRecord,
     EvaluationStatus,
     RunStore,
     SearchRecord,
     parse_storage_url,
 )
+from autobuild.storage.sqlite_store import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",

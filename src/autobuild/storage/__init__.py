@@ -15,11 +15,10 @@ from autobuild.storage.base import BaseRunStore
 from autobuild.storage.factory import open_run_store
 from autobuild.storage.memory import InMemoryRunStore
 from autobuild.storage.records import EvaluationRecord, EvaluationStatus, SearchRecord
-from autobuild.storage.sqlite_store import SCHEMA_VERSION, RunStore, SQLiteRunStore
+from autobuild.storage.sqlite_store import RunStore, SQLiteRunStore
 from autobuild.storage.url import parse_storage_url
 
 __all__ = [
-    "SCHEMA_VERSION",
     "BaseRunStore",
     "EvaluationRecord",
     "EvaluationStatus",

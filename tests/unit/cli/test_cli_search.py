@@ -47,6 +47,8 @@ def test_usage_errors(tmp_path, capsys):
     out = ["--out", str(tmp_path / "o")]
     assert main([*BASE, "--method", "random", "--budget", "55", *out]) == 2
     assert "whole number" in capsys.readouterr().err
+    assert main([*BASE, "--method", "random", *SMALL, "--labels", "60", "--k", "3", *out]) == 2
+    assert "--labels, --k only apply to --method autobuild-nas" in capsys.readouterr().err
     assert main([*BASE, "--method", "random", "--storage", "sqlite:///x.db", *out]) == 2
     assert "--name" in capsys.readouterr().err
     with pytest.raises(SystemExit):

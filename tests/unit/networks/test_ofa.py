@@ -299,3 +299,11 @@ def test_bad_architectures_are_search_space_errors() -> None:
         build_ofa_mbv3(_ofa_dict([2] * 5 + [1], 3, 3, pn=True))  # a PN dict is not MBv3
     with pytest.raises(SearchSpaceError):
         build_model(S.get("ofa-pn"), {"ks": [3] * 21, "e": [3] * 21, "d": [2] * 6})
+
+
+def test_activation_names_match_the_activation_type():
+    from typing import get_args
+
+    from autobuild.networks.ofa import _ACTIVATIONS, Activation
+
+    assert sorted(get_args(Activation)) == sorted(_ACTIVATIONS)

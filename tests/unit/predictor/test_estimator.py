@@ -232,6 +232,14 @@ def test_paper_preset():
         PredictorConfig.preset("fast")
 
 
+def test_preset_names_match_the_preset_type():
+    from typing import get_args
+
+    from autobuild.predictor.config import PRESETS, Preset
+
+    assert sorted(get_args(Preset)) == sorted(PRESETS)
+
+
 def test_lambda_zero_trains_mse_only(tiny_space):
     pred, _, _ = _fit(tiny_space, epochs=3, corr_lambda=0.0, unit_lambda=0.0)
     assert all(h["rank"] == 0.0 for h in pred.history_)

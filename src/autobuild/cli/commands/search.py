@@ -93,20 +93,17 @@ class SearchCommand(Command):
         parser.add_argument(
             "--labels",
             type=positive_int,
-            default=300,
             help="autobuild-nas: labelled architectures its predictors train on (300); they "
             "do not count towards the budget.",
         )
         parser.add_argument(
             "--equations",
-            default="auto",
             help="autobuild-nas: target equations separated by ';', or 'auto' (4 weighted "
             "sums of the two standardised objectives, default).",
         )
         parser.add_argument(
             "--k",
             type=positive_int,
-            default=2,
             help="autobuild-nas: top-K subgraphs per stage and equation (default: 2; the "
             "paper uses 25 on the much larger OFA stages).",
         )
@@ -149,6 +146,14 @@ class SearchCommand(Command):
                 f"--budget {args.budget} must be --initial {args.initial} plus a whole number "
                 f"of --batch {args.batch} generations, e.g. {args.initial + 4 * args.batch}."
             )
+        if args.method != "autobuild-nas":
+            flags = {"--labels": args.labels, "--k": args.k, "--equations": args.equations}
+            misplaced = [flag for flag, value in flags.items() if value is not None]
+            if misplaced:
+                raise CLIUsageError(
+                    f"{', '.join(misplaced)} only apply to --method autobuild-nas, not "
+                    f"{args.method}: drop them or choose --method autobuild-nas."
+                )
         if args.storage is not None and not args.name:
             raise CLIUsageError("--storage needs --name (the search to create or resume).")
         # The table answers the objectives it holds; the search needs no target ("-").
@@ -182,7 +187,7 @@ class SearchCommand(Command):
             raise CLIUsageError(
                 "autobuild-nas trains its predictors on labelled architectures: give "
                 "--data (a table with the first objective, "
-                f"{args.objectives[0][0]!r}) to draw --labels {args.labels} from."
+                f"{args.objectives[0][0]!r}) to draw --labels {args.labels or 300} from."
             )
         insight = None
         if args.insight is not None:
@@ -191,7 +196,7 @@ class SearchCommand(Command):
             except (OSError, json.JSONDecodeError) as err:
                 raise CLIUsageError(f"Cannot read --insight {args.insight}: {err}.") from err
         equations = None
-        if args.equations != "auto":
+        if args.equations not in (None, "auto"):
             equations = [e.strip() for e in args.equations.split(";") if e.strip()]
         store = None if args.storage is None else RunStore.from_url(args.storage)
         try:
@@ -200,7 +205,7 @@ class SearchCommand(Command):
                 args.method,
                 evaluator,
                 config,
-                data=data,
+                data=data if args.method == "autobuild-nas" else None,
                 labels=args.labels,
                 k=args.k,
                 equations=equations,
