@@ -34,6 +34,7 @@ demo: install
 	$(BIN)/autobuild demo --out demo-out
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --preset paper
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set isolate_embedding=false

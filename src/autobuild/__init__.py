@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         scoring,
         search,
         spaces,
+        study,
     )
     from autobuild._version import __version__
     from autobuild.data import LabeledData, load_table
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from autobuild.exceptions import AutobuildError
     from autobuild.predictor import AutoBuildPredictor, PredictorConfig, train_predictor
     from autobuild.spaces import Architecture, SearchSpace
+    from autobuild.study import Study, create_study, load_study
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -70,6 +72,7 @@ __getattr__, __dir__ = attach(
                 "scoring",
                 "search",
                 "spaces",
+                "study",
             )
         },
         "__version__": "_version",
@@ -79,7 +82,10 @@ __getattr__, __dir__ = attach(
         "LabeledData": "data",
         "PredictorConfig": "predictor",
         "SearchSpace": "spaces",
+        "Study": "study",
         "SequenceGraphEncoder": "encoding",
+        "create_study": "study",
+        "load_study": "study",
         "load_table": "data",
         "train_predictor": "predictor",
     },
@@ -93,9 +99,11 @@ __all__ = [
     "PredictorConfig",
     "SearchSpace",
     "SequenceGraphEncoder",
+    "Study",
     "__version__",
     "baselines",
     "construction",
+    "create_study",
     "data",
     "demo",
     "encoding",
@@ -103,6 +111,7 @@ __all__ = [
     "evaluation",
     "exceptions",
     "ir",
+    "load_study",
     "load_table",
     "nas",
     "networks",
@@ -111,5 +120,6 @@ __all__ = [
     "scoring",
     "search",
     "spaces",
+    "study",
     "train_predictor",
 ]

@@ -11,9 +11,10 @@ Executors:
       forked child of a process running PyTorch's thread pools can hang), each of which
       exits when this process ends (:func:`autobuild._workers.exit_with_parent`). Worker
       processes are started as tasks need them, at most ``n_jobs``.
-    * ``"ray"``: one Ray task per item (``num_cpus=1``), on the running Ray instance, on the
-      cluster at ``ray_address``, or on a local instance started on first use and shut down
-      by :meth:`TaskPool.close` (an instance the pool did not start stays up).
+    * ``"ray"``: one Ray task per item (``num_cpus=1`` unless ``resources`` says otherwise,
+      e.g. ``{"num_gpus": 1}``), on the running Ray instance, on the cluster at
+      ``ray_address``, or on a local instance started on first use and shut down by
+      :meth:`TaskPool.close` (an instance the pool did not start stays up).
 
 What is sent to the workers:
     The task function is sent by reference, so it must be importable by module path (a
@@ -32,8 +33,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 from autobuild._closing import Closing
@@ -78,11 +80,14 @@ class TaskPool(Closing, Generic[T, R]):
             one started on first use, or the one ``RAY_ADDRESS`` names).
         shared: An object every task receives first, sent to each worker once; ``None``:
             tasks get only their item.
+        resources: What each task needs on a Ray cluster (``"ray"`` only): ``num_cpus``
+            (default 1), ``num_gpus``, ``memory`` (bytes), and custom resources by name.
         task_name: What the tasks do, for messages (e.g. ``"evaluating architectures"``).
 
     Raises:
-        ConfigError: An unknown executor, a bad ``n_jobs``, or ``"ray"`` without Ray
-            installed.
+        ConfigError: An unknown executor, a bad ``n_jobs``, ``resources`` that are not
+            non-negative numbers or are given to another executor than ``"ray"``, or
+            ``"ray"`` without Ray installed.
     """
 
     def __init__(
@@ -93,6 +98,7 @@ class TaskPool(Closing, Generic[T, R]):
         n_jobs: int | None = None,
         ray_address: str | None = None,
         shared: Any = None,
+        resources: Mapping[str, float] | None = None,
         task_name: str = "running tasks",
     ) -> None:
         self.executor = check_executor(executor)
@@ -108,6 +114,7 @@ class TaskPool(Closing, Generic[T, R]):
                     "executor='ray' needs Ray, which is not installed; install it with: "
                     "pip install 'autobuild[ray]'"
                 ) from err
+        self.resources = _check_resources(resources, self.executor)
         self.fn = fn
         self.n_jobs = n_jobs
         self.ray_address = ray_address
@@ -251,7 +258,7 @@ class TaskPool(Closing, Generic[T, R]):
 
         if self._ray_remote is None:
             self._start_ray()
-            self._ray_remote = ray.remote(num_cpus=1)(self.fn)
+            self._ray_remote = ray.remote(**_ray_options(self.resources))(self.fn)
             if self.shared is not None:
                 self._ray_shared = ray.put(self.shared)
         if self.shared is None:
@@ -298,6 +305,47 @@ class TaskPool(Closing, Generic[T, R]):
         if self.shared is None:
             return f"the task {_name(self.fn)}"
         return f"the task {_name(self.fn)} with its {type(self.shared).__name__} object"
+
+
+#: Resources Ray takes as keyword arguments of ``ray.remote``; others are custom resources.
+_RAY_BUILTIN = ("num_cpus", "num_gpus", "memory")
+
+
+def _check_resources(resources: Any, executor: Executor) -> dict[str, float]:
+    if resources is None:
+        return {}
+    if not isinstance(resources, Mapping) or not all(
+        isinstance(k, str)
+        and not isinstance(v, bool)
+        and isinstance(v, int | float)
+        and math.isfinite(v)
+        and v >= 0
+        for k, v in resources.items()
+    ):
+        raise ConfigError(
+            "`resources` must map resource names to numbers >= 0, e.g. {'num_gpus': 1}; "
+            f"got {resources!r}."
+        )
+    if executor != "ray" and resources:
+        raise ConfigError(
+            f"`resources` ({dict(resources)!r}) are Ray task resources; use executor='ray', "
+            "or drop them."
+        )
+    return {k: float(v) for k, v in resources.items()}
+
+
+def _ray_options(resources: Mapping[str, float]) -> dict[str, Any]:
+    """``ray.remote`` options of one task: 1 CPU unless ``resources`` say otherwise."""
+    options: dict[str, Any] = {"num_cpus": 1}
+    custom = {}
+    for key, value in resources.items():
+        if key in _RAY_BUILTIN:
+            options[key] = int(value) if key == "memory" else value
+        else:
+            custom[key] = value
+    if custom:
+        options["resources"] = custom
+    return options
 
 
 def _name(fn: Callable[..., Any]) -> str:

@@ -7,7 +7,7 @@ are arguments of the method.
 
 from __future__ import annotations
 
-from autobuild.search.config import SearchConfig
+from autobuild.search.config import SearchConfig, check_objectives
 from autobuild.search.constraints import Constraint, check_constraints
 from autobuild.search.genome import full_candidates
 from autobuild.search.layer import LayerGenome, check_insight
@@ -37,6 +37,7 @@ __all__ = [
     "SearchResult",
     "check_constraints",
     "check_insight",
+    "check_objectives",
     "full_candidates",
     "pareto_indices",
     "parse_storage_url",

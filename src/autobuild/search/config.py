@@ -27,7 +27,7 @@ from autobuild.search.constraints import Constraint, check_constraints
 from autobuild.search.result import Objective
 from autobuild.spaces import Value
 
-__all__ = ["SearchConfig"]
+__all__ = ["SearchConfig", "check_objectives"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # normalised values of a frozen instance
-        set_(self, "objectives", _check_objectives(self.objectives))
+        set_(self, "objectives", check_objectives(self.objectives))
         _check_int(self.initial, "initial", 1)
         _check_int(self.iterations, "iterations", 0)
         _check_int(self.batch, "batch", 1)
@@ -138,8 +138,28 @@ def _check_prob(value: Any, name: str, low_open: bool) -> float:
     return x
 
 
-def _check_objectives(objectives: Any) -> tuple[Objective, ...]:
-    if isinstance(objectives, str) or not isinstance(objectives, Sequence):
+def check_objectives(objectives: Any) -> tuple[Objective, ...]:
+    """``objectives`` as a tuple of ``(metric, "max" | "min")`` pairs.
+
+    Also accepts the command line's text form, ``"acc:max,latency:min"``.
+
+    Raises:
+        ConfigError: Not such pairs, a direction other than ``"max"``/``"min"``, no
+            objective, or one metric named twice.
+
+    Example:
+        >>> check_objectives("acc:max,latency:min")
+        (('acc', 'max'), ('latency', 'min'))
+    """
+    if isinstance(objectives, str):
+        pairs = [item.strip().rpartition(":") for item in objectives.split(",")]
+        if any(not sep or not name for name, sep, _ in pairs):
+            raise ConfigError(
+                "Objectives in text are METRIC:max or METRIC:min separated by commas, e.g. "
+                f"'acc:max,latency:min'; got {objectives!r}."
+            )
+        objectives = [(name, direction) for name, _, direction in pairs]
+    if not isinstance(objectives, Sequence):
         raise ConfigError(
             "`objectives` must be a sequence of (metric_name, 'max' | 'min') pairs, e.g. "
             f"[('acc', 'max'), ('latency', 'min')]; got {objectives!r}."
@@ -153,7 +173,8 @@ def _check_objectives(objectives: Any) -> tuple[Objective, ...]:
             or obj[1] not in ("max", "min")
         ):
             raise ConfigError(
-                f"Each objective must be a (metric_name, 'max' | 'min') pair, got {obj!r}."
+                f"Each objective must be a (metric_name, 'max' | 'min') pair (or "
+                f"'metric:max' in text), got {obj!r}."
             )
         out.append((obj[0], obj[1]))
     names = [n for n, _ in out]

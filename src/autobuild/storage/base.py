@@ -15,9 +15,6 @@ pickled.
 
 from __future__ import annotations
 
-import json
-import math
-import numbers
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -25,6 +22,8 @@ from typing import Any
 
 from autobuild._closing import Closing
 from autobuild.exceptions import ConfigError, DataError
+from autobuild.storage._json import arch_text, check_metrics, check_time
+from autobuild.storage._json import canonical_json as canonical_json  # sqlite_store uses it
 from autobuild.storage.records import EvaluationRecord, EvaluationStatus, SearchRecord
 
 __all__ = ["BaseRunStore"]
@@ -170,18 +169,23 @@ class BaseRunStore(Closing, ABC):
             raise ConfigError(f"a failed evaluation of {arch_id!r} needs its error text")
         if status == "ok" and error is not None:
             raise ConfigError(f"an ok evaluation of {arch_id!r} cannot carry error {error!r}")
-        arch_text = _arch_text(arch_json, arch_id)
-        clean = _check_metrics(metrics, arch_id)
+        arch_json_text = arch_text(arch_json, arch_id)
+        clean = check_metrics(
+            metrics,
+            repr(arch_id),
+            failed_hint="Record a non-finite result as status='failed' with an error and no "
+            "such metric.",
+        )
         if status == "ok" and not clean:
             raise DataError(f"an ok evaluation of {arch_id!r} needs at least one metric")
-        start = _check_time(started_at, "started_at")
-        finish = _check_time(finished_at, "finished_at")
+        start = check_time(started_at, "started_at")
+        finish = check_time(finished_at, "finished_at")
         self._check_open()
         new = EvaluationRecord(
             search_id=search_id,
             seq=-1,  # the store gives the next one
             arch_id=arch_id,
-            arch_json=arch_text,
+            arch_json=arch_json_text,
             metrics=clean,
             status=status,
             error=error,
@@ -192,10 +196,10 @@ class BaseRunStore(Closing, ABC):
         stored = self._append(new)
         if stored is None:
             raise DataError(f"no search with id {search_id!r} in {self.path!r}")
-        if stored.arch_json != arch_text:
+        if stored.arch_json != arch_json_text:
             raise DataError(
                 f"architecture id {arch_id!r} is already recorded for search "
-                f"{search_id} with architecture {stored.arch_json}, not {arch_text}; "
+                f"{search_id} with architecture {stored.arch_json}, not {arch_json_text}; "
                 "architecture ids must be canonical"
             )
         return stored.seq
@@ -291,54 +295,3 @@ class BaseRunStore(Closing, ABC):
     @abstractmethod
     def _close(self) -> None:
         """Release what the backend holds (called once)."""
-
-
-def canonical_json(value: Any, what: str) -> str:
-    """``value`` as canonical JSON text: sorted keys, no spaces, finite numbers only.
-
-    Raises:
-        ConfigError: ``value`` is not JSON-serialisable or holds a non-finite number.
-    """
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{what} must be JSON-serialisable with finite numbers: {exc}") from exc
-
-
-def _check_metrics(metrics: Mapping[str, Any], arch_id: str) -> dict[str, float]:
-    if not isinstance(metrics, Mapping):
-        raise DataError(
-            f"metrics of {arch_id!r} must be a mapping of name to float, got {metrics!r}"
-        )
-    out: dict[str, float] = {}
-    for key, value in metrics.items():
-        if not isinstance(key, str):
-            raise DataError(f"metric names must be strings, got {key!r} for {arch_id!r}")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise DataError(f"metric {key!r} of {arch_id!r} must be a real number, got {value!r}")
-        number = float(value)
-        if not math.isfinite(number):
-            raise DataError(
-                f"metric {key!r} of {arch_id!r} is {number!r}; only finite values are stored. "
-                "Record a non-finite result as status='failed' with an error and no such metric."
-            )
-        out[key] = number
-    return out
-
-
-def _check_time(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"{name} must be a Unix time in seconds, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ConfigError(f"{name} must be finite, got {number!r}")
-    return number
-
-
-def _arch_text(arch_json: Any, arch_id: str) -> str:
-    if isinstance(arch_json, str):
-        try:
-            arch_json = json.loads(arch_json)
-        except ValueError as exc:
-            raise ConfigError(f"arch_json of {arch_id!r} is not valid JSON: {exc}") from exc
-    return canonical_json(arch_json, f"architecture {arch_id!r}")

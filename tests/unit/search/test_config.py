@@ -84,7 +84,7 @@ def test_stored_settings() -> None:
         ({"objectives": [("acc", "up")]}, r"objective.*\('acc', 'up'\)"),
         ({"objectives": [("acc", "max"), ("acc", "min")]}, r"distinct.*\['acc', 'acc'\]"),
         ({"objectives": []}, r"`objectives`.*\[\]"),
-        ({"objectives": "acc"}, "`objectives` must be a sequence.*'acc'"),
+        ({"objectives": "acc"}, "METRIC:max or METRIC:min.*'acc'"),
         ({"initial": 0}, "`initial` must be an integer >= 1, got 0"),
         ({"iterations": -1}, "`iterations` must be an integer >= 0, got -1"),
         ({"batch": 2.5}, "`batch` must be an integer >= 1, got 2.5"),
