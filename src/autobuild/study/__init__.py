@@ -8,6 +8,18 @@
 
 from __future__ import annotations
 
+from autobuild.study.files import (
+    DEFAULT_STORAGE,
+    PENDING_COLUMNS,
+    RowError,
+    TellReport,
+    open_study,
+    read_candidates,
+    result_columns,
+    study_summary,
+    tell_results,
+    write_trials_csv,
+)
 from autobuild.study.sampler import (
     AutoBuildSampler,
     BaseSampler,
@@ -20,14 +32,24 @@ from autobuild.study.study import Study, create_study, load_study
 from autobuild.study.trial import Trial
 
 __all__ = [
+    "DEFAULT_STORAGE",
+    "PENDING_COLUMNS",
     "AutoBuildSampler",
     "BaseSampler",
     "History",
     "Proposal",
     "RandomSampler",
+    "RowError",
     "Study",
+    "TellReport",
     "Trial",
     "create_study",
     "load_study",
+    "open_study",
+    "read_candidates",
+    "result_columns",
     "sampler_from_config",
+    "study_summary",
+    "tell_results",
+    "write_trials_csv",
 ]

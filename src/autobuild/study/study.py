@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import uuid
@@ -418,7 +419,9 @@ def create_study(
         record = store.create_study(
             name,
             space_fingerprint=space.fingerprint(),
-            space={"name": space.name, "spec": space.to_dict()},
+            # As JSON text: the storage keeps JSON with sorted keys, and the declaration's
+            # order (of features, say) is part of the space.
+            space={"name": space.name, "spec": json.dumps(space.to_dict())},
             config=config,
         )
     except BaseException:
@@ -498,4 +501,4 @@ def _stored_space(record: StudyRecord) -> SearchSpace:
         builtin = spaces.get(name)
         if builtin.fingerprint() == record.space_fingerprint:
             return builtin
-    return SearchSpace.from_dict(record.space["spec"])
+    return SearchSpace.from_dict(json.loads(record.space["spec"]))
