@@ -18,16 +18,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from autobuild.cli.commands import COMMANDS, Command
-from autobuild.cli.commands.study import StudyCommand
 from autobuild.exceptions import AutobuildError, CLIUsageError
 
 __all__ = ["entrypoint", "main"]
 
 # Command name -> class, in the order of the help text (the tests and benchmarks read it).
-_COMMANDS: dict[str, type[Command]] = {
-    **{c.name: c for c in COMMANDS},
-    StudyCommand.name: StudyCommand,
-}
+_COMMANDS: dict[str, type[Command]] = {c.name: c for c in COMMANDS}
 
 
 class _VersionAction(argparse.Action):

@@ -9,8 +9,6 @@ jobs (a cluster job array, a script on another machine) that read and write plai
   a crash loses nothing and re-reading the same file tells only what was not told yet;
   :class:`TellReport` says what was told, skipped and refused (one :class:`RowError` each);
 * :func:`read_candidates` -- the architectures of a candidate pool file;
-* :func:`open_study` -- :func:`~autobuild.study.load_study` that refuses a missing storage
-  file instead of creating an empty one;
 * :func:`study_summary` -- counts, best values and what the sampler learnt, as a dict.
 
 Results CSV: a ``trial_id`` column, one column per objective, any other metric columns
@@ -47,9 +45,8 @@ from typing import Any
 from autobuild._atomic import write_csv_atomic
 from autobuild.exceptions import ConfigError, DataError
 from autobuild.spaces import Architecture, SearchSpace
-from autobuild.storage import TrialRecord, parse_storage_url
-from autobuild.storage.sqlite import MEMORY
-from autobuild.study.study import Study, load_study
+from autobuild.storage import TrialRecord
+from autobuild.study.study import Study
 from autobuild.study.trial import Trial
 
 __all__ = [
@@ -57,7 +54,6 @@ __all__ = [
     "PENDING_COLUMNS",
     "RowError",
     "TellReport",
-    "open_study",
     "read_candidates",
     "result_columns",
     "study_summary",
@@ -188,31 +184,6 @@ def read_candidates(path: str | Path, space: SearchSpace) -> list[Architecture]:
     return read_architectures(path, space)
 
 
-def open_study(name: str, storage: str = DEFAULT_STORAGE) -> Study:
-    """Load the study ``name`` from the storage URL ``storage``, which must exist.
-
-    Unlike :func:`~autobuild.study.load_study`, a ``sqlite:///`` URL naming no file is
-    refused instead of creating an empty storage there.
-
-    Args:
-        name: The study's name.
-        storage: Its storage URL, e.g. ``"sqlite:///autobuild.db"``.
-
-    Returns:
-        The study; close it (or use ``with``) when done.
-
-    Raises:
-        ConfigError: The URL is invalid, names no file, or the file holds no such study.
-    """
-    path = parse_storage_url(storage)
-    if path != MEMORY and not Path(path).is_file():
-        raise ConfigError(
-            f"No study storage at {path!r} (from {storage!r}): create the study first (e.g. "
-            f"`autobuild study create {name} ...`), or give the storage it was created in."
-        )
-    return load_study(name, storage)
-
-
 def tell_results(study: Study, path: str | Path) -> TellReport:
     """Tell every row of a results CSV file to ``study``, one committed tell per row.
 
@@ -237,9 +208,6 @@ def tell_results(study: Study, path: str | Path) -> TellReport:
     """
     p = Path(path)
     header, rows = _read_results(p)
-    record = study.storage.get_study(study.name)
-    if record is None:  # deleted under us: no row can be told
-        raise DataError(f"Study {study.name!r} is no longer in {study.storage.path!r}.")
     metric_columns = [c for c in header if c not in _NOT_METRICS]
     objectives = [m for m, _ in study.objectives]
     told: list[Trial] = []
@@ -255,7 +223,7 @@ def tell_results(study: Study, path: str | Path) -> TellReport:
                 )
             trial_id = _trial_id(row.cells.get("trial_id"))
             outcome = _tell_row(
-                study, record.id, trial_id, row.cells, header, metric_columns, objectives
+                study, study.id, trial_id, row.cells, header, metric_columns, objectives
             )
         except _RowError as problem:
             errors.append(RowError(row.line, trial_id, str(problem)))

@@ -25,6 +25,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,8 @@ from autobuild.search.config import check_objectives
 from autobuild.search.pareto import pareto_indices
 from autobuild.search.result import Objective
 from autobuild.spaces import Architecture, SearchSpace
-from autobuild.storage import BaseStudyStorage, StudyRecord, open_study_storage
+from autobuild.storage import BaseStudyStorage, StudyRecord, open_study_storage, parse_storage_url
+from autobuild.storage.sqlite import MEMORY
 from autobuild.study.sampler import (
     AutoBuildSampler,
     BaseSampler,
@@ -317,6 +319,11 @@ class Study(Closing):
             {"round": r.round, "n_told": r.n_told, **r.data} for r in self.storage.rounds(self._id)
         ]
 
+    @property
+    def id(self) -> int:
+        """The study's id in its storage."""
+        return self._id
+
     def close(self) -> None:
         """Close the storage if the study opened it (from a URL)."""
         if self._owns_storage:
@@ -444,9 +451,17 @@ def load_study(
             it matches, else the space rebuilt from its stored declaration.
 
     Raises:
-        ConfigError: No study of that name (the message lists those there are), or a
-            ``space`` other than the study's.
+        ConfigError: A storage URL naming no file, no study of that name (the message lists
+            those there are), or a ``space`` other than the study's.
     """
+    if isinstance(storage, str):
+        path = parse_storage_url(storage)
+        if path != MEMORY and not Path(path).is_file():
+            raise ConfigError(
+                f"No study storage at {path!r} (from {storage!r}): create the study first "
+                f"(create_study, or `autobuild study create {name} ...`), or give the storage "
+                "it was created in."
+            )
     store, owns = _open(storage)
     try:
         record = store.get_study(name)

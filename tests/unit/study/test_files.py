@@ -14,7 +14,7 @@ from autobuild.exceptions import ConfigError, DataError
 from autobuild.study import (
     PENDING_COLUMNS,
     RandomSampler,
-    open_study,
+    load_study,
     read_candidates,
     result_columns,
     study_summary,
@@ -229,16 +229,16 @@ def test_an_unusable_results_file_is_refused_whole(tmp_path, tiny_space, text, m
         tell_results(_study(tiny_space), path)
 
 
-def test_open_study_refuses_a_missing_file_without_creating_it(tmp_path, tiny_space):
+def test_load_study_refuses_a_missing_file_without_creating_it(tmp_path, tiny_space):
     url = f"sqlite:///{tmp_path / 'none.db'}"
     with pytest.raises(ConfigError, match=r"No study storage at .*none\.db"):
-        open_study("s", url)
+        load_study("s", url)
     assert not (tmp_path / "none.db").exists()
     _study(tiny_space, storage=url, name="s").close()
-    with open_study("s", url) as study:
+    with load_study("s", url) as study:
         assert study.name == "s"
     with pytest.raises(ConfigError, match=r"No study 'nope'.*\['s'\]"):
-        open_study("nope", url)
+        load_study("nope", url)
 
 
 def test_the_summary_counts_states_and_shows_the_best_and_the_last_round(tiny_space):

@@ -20,6 +20,7 @@ from autobuild.cli.commands.sample import SampleCommand
 from autobuild.cli.commands.score import ScoreCommand
 from autobuild.cli.commands.search import SearchCommand
 from autobuild.cli.commands.spaces import SpacesCommand
+from autobuild.cli.commands.study import StudyCommand
 from autobuild.cli.commands.train import TrainCommand
 
 __all__ = ["COMMANDS", "Command"]
@@ -32,6 +33,7 @@ COMMANDS: tuple[type[Command], ...] = (
     EnsembleCommand,
     ExhaustiveCommand,
     SearchCommand,
+    StudyCommand,
     FrontsCommand,
     MeasureCommand,
     ExportOnnxCommand,

@@ -142,9 +142,9 @@ class StudyCommand(Command):
         return 0
 
     def _ask(self, args: argparse.Namespace) -> int:
-        from autobuild.study import open_study, write_trials_csv
+        from autobuild.study import load_study, write_trials_csv
 
-        with open_study(args.study, args.storage) as study:
+        with load_study(args.study, args.storage) as study:
             trials = study.ask(args.n, reask_after=args.reask_after)
             write_trials_csv(args.out, trials, study.space)
         if not trials:
@@ -159,9 +159,9 @@ class StudyCommand(Command):
         return 0
 
     def _tell(self, args: argparse.Namespace) -> int:
-        from autobuild.study import open_study, tell_results
+        from autobuild.study import load_study, tell_results
 
-        with open_study(args.study, args.storage) as study:
+        with load_study(args.study, args.storage) as study:
             report = tell_results(study, args.results)
         for error in report.errors:
             print(f"autobuild study tell: {args.results} {error}", file=sys.stderr)
@@ -174,9 +174,9 @@ class StudyCommand(Command):
         return 0 if report.ok else 1
 
     def _status(self, args: argparse.Namespace) -> int:
-        from autobuild.study import open_study, study_summary
+        from autobuild.study import load_study, study_summary
 
-        with open_study(args.study, args.storage) as study:
+        with load_study(args.study, args.storage) as study:
             s = study_summary(study)
         states = s["states"]
         pool = "" if s["candidates"] is None else f" (pool of {s['candidates']})"
@@ -206,9 +206,9 @@ class StudyCommand(Command):
         return 0
 
     def _best(self, args: argparse.Namespace) -> int:
-        from autobuild.study import open_study, result_columns, write_trials_csv
+        from autobuild.study import load_study, result_columns, write_trials_csv
 
-        with open_study(args.study, args.storage) as study:
+        with load_study(args.study, args.storage) as study:
             trials = study.best_trials
             write_trials_csv(args.out, trials, study.space, result_columns(study, trials))
             names = [m for m, _ in study.objectives]
