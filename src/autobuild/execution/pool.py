@@ -35,6 +35,7 @@ import functools
 import logging
 import math
 import os
+import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -286,19 +287,17 @@ class TaskPool(Closing, Generic[T, R]):
     def _start_ray(self) -> None:
         import ray
 
-        if ray.is_initialized():
-            return
-        try:
-            ray.init(address=self.ray_address, log_to_driver=False, include_dashboard=False)
-        except ConnectionError as err:
-            where = self.ray_address or os.environ.get("RAY_ADDRESS") or "(none given)"
-            raise ConfigError(
-                f"executor='ray' could not connect to the Ray cluster at {where!r}: {err} "
-                "Check that the cluster runs (`ray status` on its head node) and that the "
-                "address is the one `ray start --head` printed, or leave ray_address (and "
-                "RAY_ADDRESS) unset to start a local Ray instance."
-            ) from err
-        self._ray_started = True
+        if not ray.is_initialized():
+            address = self.ray_address or os.environ.get("RAY_ADDRESS") or None
+            if address not in (None, "auto", "local"):
+                _check_reachable(address)
+                _enable_ray_token_auth()
+            try:
+                ray.init(address=self.ray_address, log_to_driver=False, include_dashboard=False)
+            except (ConnectionError, ValueError, _ray_auth_error()) as err:
+                raise ConfigError(_connect_message(address, err)) from err
+            self._ray_started = True
+        _check_feasible(self.resources, self.ray_address, self.task_name)
 
     def _sent(self) -> str:
         """What a worker receives, for messages."""
@@ -346,6 +345,166 @@ def _ray_options(resources: Mapping[str, float]) -> dict[str, Any]:
     if custom:
         options["resources"] = custom
     return options
+
+
+#: Seconds to wait for a TCP answer at a Ray address before calling it unreachable (a
+#: ``ray.init`` to an address where nothing listens retries for minutes).
+_PROBE_TIMEOUT_S = 5.0
+
+#: Environment variable of Ray's authentication mode ("token" or "disabled").
+_AUTH_MODE_ENV = "RAY_AUTH_MODE"
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast when nothing answers at a ``HOST:PORT`` (or ``ray://HOST:PORT``) address.
+
+    Addresses of another form are left to ``ray.init``.
+    """
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host, int(port)), timeout=_PROBE_TIMEOUT_S):
+            pass
+    except OSError as err:
+        reason = f"nothing answers at {host}:{port} ({type(err).__name__}: {err})"
+        raise ConfigError(_connect_message(address, reason)) from err
+
+
+def _enable_ray_token_auth() -> None:
+    """Turn Ray's token authentication on for this process when a token is at hand.
+
+    ``ray start --head`` protects its cluster with a token when it finds one (in
+    ``~/.ray/auth_token``, which any local ``ray.init()`` writes, ``RAY_AUTH_TOKEN_PATH`` or
+    ``RAY_AUTH_TOKEN``), and ``ray.init()`` sends the token when it finds a local cluster by
+    itself, but never to an address it is given, which the cluster then refuses
+    ("Authentication token is missing or incorrect"). With token authentication on, this
+    process still connects to a cluster without it. A ``RAY_AUTH_MODE`` the user set is
+    kept; Rays without token authentication are left alone.
+    """
+    if os.environ.get(_AUTH_MODE_ENV) is not None:
+        return
+    try:
+        from ray._private.authentication import authentication_token_setup as setup
+    except ImportError:
+        return
+    enable = getattr(setup, "maybe_enable_token_auth_if_token_available", None)
+    if enable is None:
+        return
+    ray_logger = logging.getLogger(setup.__name__)
+    level = ray_logger.level
+    ray_logger.setLevel(logging.ERROR)  # its warning that token authentication is now on
+    try:
+        if enable(warn_if_disabled=False):
+            logger.info("Ray token authentication is on: an auth token was found")
+    except Exception as err:  # a Ray whose private API changed: connect as Ray would
+        logger.debug("Could not turn Ray token authentication on: %s", err)
+    finally:
+        ray_logger.setLevel(level)
+
+
+def _ray_auth_error() -> type[Exception]:
+    """Ray's error for a refused or missing auth token (none in Rays without tokens)."""
+    import ray.exceptions
+
+    error = getattr(ray.exceptions, "AuthenticationError", ConnectionError)
+    return error if isinstance(error, type) and issubclass(error, Exception) else ConnectionError
+
+
+def _is_auth_failure(err: BaseException | None) -> bool:
+    seen = 0
+    while err is not None and seen < 10:
+        text = str(err)
+        if type(err).__name__ == "AuthenticationError" or "InvalidAuthToken" in text:
+            return True
+        err = err.__cause__ or err.__context__
+        seen += 1
+    return False
+
+
+def _connect_message(address: str | None, err: BaseException | str) -> str:
+    """One line: why ``executor='ray'`` could not connect to ``address``, and the fix."""
+    where = address or "(none given)"
+    head = f"executor='ray' could not connect to the Ray cluster at {where!r}:"
+    if not isinstance(err, str) and _is_auth_failure(err):
+        mode = os.environ.get(_AUTH_MODE_ENV)
+        set_mode = (
+            f" (and unset {_AUTH_MODE_ENV}={mode}, or set it to token)"
+            if mode is not None and mode.lower() != "token"
+            else ""
+        )
+        return (
+            f"{head} the cluster uses token authentication and refused this process, which "
+            "has no valid token. Copy the cluster's token (`ray get-auth-token` on its head "
+            "node) to ~/.ray/auth_token on this machine, or set RAY_AUTH_TOKEN"
+            f"{set_mode}; see docs/distributed.md."
+        )
+    reason = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
+    reason = " ".join(reason.split())
+    reason = reason if len(reason) <= 300 else reason[:297] + "..."
+    status = "`ray status`" if address is None else f"`ray status --address {address}`"
+    return (
+        f"{head} {reason}. Check that the cluster runs ({status} on its head node) and "
+        "that the address is the one `ray start --head` printed, or leave ray_address (and "
+        "RAY_ADDRESS) unset to start a local Ray instance."
+    )
+
+
+def _task_needs(resources: Mapping[str, float]) -> dict[str, float]:
+    """What one task takes of each Ray node resource (``CPU``, ``GPU``, ``memory``, ...)."""
+    options = _ray_options(resources)
+    needs = {
+        "CPU": float(options.get("num_cpus", 0)),
+        "GPU": float(options.get("num_gpus", 0)),
+        "memory": float(options.get("memory", 0)),
+        **options.get("resources", {}),
+    }
+    return {name: value for name, value in needs.items() if value > 0}
+
+
+def _describe_resources(resources: Mapping[str, float]) -> str:
+    parts = []
+    for name, value in sorted(resources.items()):
+        if name.startswith("node:") or name == "object_store_memory":
+            continue
+        if name == "memory":
+            parts.append(f"memory {value / 2**30:.1f} GiB")
+        else:
+            parts.append(f"{name} {value:g}")
+    return ", ".join(parts) or "nothing"
+
+
+def _check_feasible(resources: Mapping[str, float], address: str | None, task_name: str) -> None:
+    """Refuse tasks that fit no live node: Ray would wait forever for a node that fits.
+
+    Raises:
+        ConfigError: No live node has everything one task needs.
+    """
+    import ray
+
+    needs = _task_needs(resources)
+    try:
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+    except Exception as err:  # cannot tell: let Ray schedule
+        logger.debug("Could not list the Ray nodes: %s", err)
+        return
+    if not nodes or any(
+        all(n.get("Resources", {}).get(k, 0.0) >= v for k, v in needs.items()) for n in nodes
+    ):
+        return
+    have = "; ".join(
+        f"{n.get('NodeManagerAddress', '?')}: {_describe_resources(n.get('Resources', {}))}"
+        for n in nodes
+    )
+    where = f"the Ray cluster at {address!r}" if address else "the Ray instance"
+    raise ConfigError(
+        f"executor='ray' cannot run tasks {task_name}: each needs "
+        f"{_describe_resources(needs)} (resources={dict(resources)!r}), which no node of "
+        f"{where} has (Ray would wait for one forever); its nodes have: {have}. Ask for "
+        "less, or add a node that has them (`ray start --address HEAD:PORT --num-gpus N "
+        "--resources '{\"NAME\": N}'`)."
+    )
 
 
 def _name(fn: Callable[..., Any]) -> str:
