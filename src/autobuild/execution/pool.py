@@ -14,7 +14,11 @@ Executors:
     * ``"ray"``: one Ray task per item (``num_cpus=1`` unless ``resources`` says otherwise,
       e.g. ``{"num_gpus": 1}``), on the running Ray instance, on the cluster at
       ``ray_address``, or on a local instance started on first use and shut down by
-      :meth:`TaskPool.close` (an instance the pool did not start stays up).
+      :meth:`TaskPool.close` (an instance the pool did not start stays up). Connecting to an
+      address, the pool first checks that something answers there, and turns Ray's token
+      authentication on when a token is at hand and ``RAY_AUTH_MODE`` is unset (Ray sends
+      no token to a given address otherwise); tasks whose ``resources`` no node has are
+      refused before they are submitted (see docs/distributed.md).
 
 What is sent to the workers:
     The task function is sent by reference, so it must be importable by module path (a
@@ -148,7 +152,8 @@ class TaskPool(Closing, Generic[T, R]):
             EvaluationError: A worker process died; the pool restarts on the next call,
                 and the results yielded before stay valid.
             ConfigError: ``"process"`` with a task or shared object that cannot be pickled,
-                or ``"ray"`` with a cluster that cannot be reached.
+                or ``"ray"`` with a cluster that cannot be reached or refuses this process's
+                auth token, or with ``resources`` that no node of the cluster has.
         """
         items = list(items)
         if not items:
@@ -287,8 +292,8 @@ class TaskPool(Closing, Generic[T, R]):
     def _start_ray(self) -> None:
         import ray
 
+        address = self.ray_address or os.environ.get("RAY_ADDRESS") or None
         if not ray.is_initialized():
-            address = self.ray_address or os.environ.get("RAY_ADDRESS") or None
             if address not in (None, "auto", "local"):
                 _check_reachable(address)
                 _enable_ray_token_auth()
@@ -297,7 +302,7 @@ class TaskPool(Closing, Generic[T, R]):
             except (ConnectionError, ValueError, _ray_auth_error()) as err:
                 raise ConfigError(_connect_message(address, err)) from err
             self._ray_started = True
-        _check_feasible(self.resources, self.ray_address, self.task_name)
+        _check_feasible(self.resources, address, self.task_name)
 
     def _sent(self) -> str:
         """What a worker receives, for messages."""
@@ -499,7 +504,7 @@ def _check_feasible(resources: Mapping[str, float], address: str | None, task_na
     )
     where = f"the Ray cluster at {address!r}" if address else "the Ray instance"
     raise ConfigError(
-        f"executor='ray' cannot run tasks {task_name}: each needs "
+        f"executor='ray' cannot start its tasks ({task_name}): each needs "
         f"{_describe_resources(needs)} (resources={dict(resources)!r}), which no node of "
         f"{where} has (Ray would wait for one forever); its nodes have: {have}. Ask for "
         "less, or add a node that has them (`ray start --address HEAD:PORT --num-gpus N "

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from autobuild._progress import progress_bar
-from autobuild.exceptions import DataError
+from autobuild.exceptions import ConfigError, DataError
 from autobuild.search.constraints import Constraint
 from autobuild.search.result import EvaluateFn, Objective
 from autobuild.spaces import Architecture, SearchSpace
@@ -158,6 +158,8 @@ class Evaluations:
                     i, rec = next(stream)
                 except StopIteration:
                     break
+                except ConfigError:  # the executor itself cannot run (e.g. no Ray cluster)
+                    raise
                 except Exception as exc:
                     failure = exc
                     break

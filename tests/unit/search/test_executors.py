@@ -220,3 +220,14 @@ def test_a_result_the_worker_cannot_send_back_fails_alone(
             assert str(rec).startswith("the worker could not return its result: ")
         else:
             assert rec == table_metrics(a)
+
+
+def test_an_executor_that_cannot_run_stops_the_search_with_its_error(tiny_space):
+    from autobuild.search import SearchConfig, run_random
+
+    def evaluate(archs):
+        raise ConfigError("executor='ray' could not connect to the Ray cluster at 'x:1'")
+
+    config = SearchConfig([("acc", "max")], initial=4, iterations=0, batch=1)
+    with pytest.raises(ConfigError, match="could not connect"):
+        run_random(tiny_space, evaluate, config)
