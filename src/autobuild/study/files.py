@@ -246,7 +246,9 @@ def study_summary(study: Study) -> dict[str, Any]:
         learnt), ``best`` (the best trials -- the Pareto front with several objectives --
         each as ``trial_id``, ``arch_id`` and its objective values), and ``top_modules``:
         the last learning round's best-scored module of every unit per objective
-        (``{objective: {unit: {"subgraph": ..., "score": ...}}}``), empty before any.
+        (``{objective: {unit: {"subgraph": ..., "score": ...}}}``), empty before any; and
+        ``history``: every learning round's ``round``, ``n_told`` and ``top`` (the same
+        best module per unit and objective), oldest first, to see how they changed.
     """
     trials = study.trials
     states = {state: sum(t.state == state for t in trials) for state in _STATES}
@@ -256,12 +258,10 @@ def study_summary(study: Study) -> dict[str, Any]:
         for t in study.best_trials
     ]
     rounds = study.explain()
-    top: dict[str, dict[str, Any]] = {}
-    if rounds:
-        for objective, learnt in rounds[-1].get("objectives", {}).items():
-            top[objective] = {
-                unit: dict(modules[0]) for unit, modules in learnt["modules"].items() if modules
-            }
+    history = [
+        {"round": r["round"], "n_told": r["n_told"], "top": _top_modules(r)} for r in rounds
+    ]
+    top = history[-1]["top"] if history else {}
     return {
         "name": study.name,
         "space": study.space.name,
@@ -275,6 +275,17 @@ def study_summary(study: Study) -> dict[str, Any]:
         "last_round": rounds[-1]["round"] if rounds else None,
         "best": best,
         "top_modules": top,
+        "history": history,
+    }
+
+
+def _top_modules(learnt_round: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The best-scored module of every unit per objective in one round of ``explain()``."""
+    return {
+        objective: {
+            unit: dict(modules[0]) for unit, modules in learnt["modules"].items() if modules
+        }
+        for objective, learnt in learnt_round.get("objectives", {}).items()
     }
 
 

@@ -247,6 +247,7 @@ def test_the_summary_counts_states_and_shows_the_best_and_the_last_round(tiny_sp
     assert summary["states"] == {"pending": 0, "complete": 0, "failed": 0}
     assert summary["best"] == []
     assert summary["top_modules"] == {}
+    assert summary["history"] == []
     t1, t2, t3, _ = study.ask(4)
     study.tell(t1, {"acc": 1.0})
     study.tell(t2, {"acc": 3.0})
@@ -269,6 +270,15 @@ def test_the_summary_counts_states_and_shows_the_best_and_the_last_round(tiny_sp
     assert summary["rounds"] == 1
     assert summary["last_round"] == 1
     assert summary["top_modules"] == {"acc": {"stage1": module}}
+    later = {"subgraph": [{"kernel": 7, "expand": 6}], "score": 0.9}
+    data2 = {"objectives": {"acc": {"modules": {"stage1": [later], "stage2": []}}}}
+    study.storage.add_round(record.id, 2, n_told=3, data=data2)
+    summary = study_summary(study)
+    assert summary["top_modules"] == {"acc": {"stage1": later}}
+    assert summary["history"] == [
+        {"round": 1, "n_told": 2, "top": {"acc": {"stage1": module}}},
+        {"round": 2, "n_told": 3, "top": {"acc": {"stage1": later}}},
+    ]
 
 
 def test_the_creating_and_a_loading_process_never_ask_one_architecture_twice(tmp_path, tiny_space):

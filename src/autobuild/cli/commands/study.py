@@ -200,6 +200,15 @@ class StudyCommand(Command):
         for objective, units in s["top_modules"].items():
             for unit, module in units.items():
                 lines.append((f"top {unit} ({objective})", _compact(module["subgraph"])))
+        if len(s["history"]) > 1:  # how the knowledge changed, round by round
+            for entry in s["history"]:
+                several = len(entry["top"]) > 1
+                tops = "; ".join(
+                    f"{unit}{f' ({objective})' if several else ''} {_compact(module['subgraph'])}"
+                    for objective, units in entry["top"].items()
+                    for unit, module in units.items()
+                )
+                lines.append((f"round {entry['round']} ({entry['n_told']} told)", tops))
         width = max(len(k) for k, _ in lines)
         for key, value in lines:
             print(f"{key.ljust(width)}  {value}")
