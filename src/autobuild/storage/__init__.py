@@ -1,4 +1,4 @@
-"""Storage: run stores of searches (SQLite or in memory) and the SQLite helper every file uses.
+"""Storage: run stores of searches and study storages (SQLite or in memory), one SQLite helper.
 
 * :class:`BaseRunStore` -- the interface: searches and their evaluations, recorded as they
   finish, so a search resumes without evaluating anything twice;
@@ -10,7 +10,9 @@
 * :func:`open_run_store` / :func:`open_study_storage` / :func:`parse_storage_url` -- the
   store or study storage a ``--storage`` URL names;
 * :mod:`autobuild.storage.sqlite` -- opening an SQLite file with the project's durable
-  settings, its schema and a schema-version check (also used by the evaluation cache).
+  settings, its schema and a schema-version check (also used by the evaluation cache);
+* :mod:`autobuild.storage.kept` -- what both kinds of store share: their lifetime, and the
+  SQLite backends' opening of their file.
 """
 
 from __future__ import annotations

@@ -16,20 +16,20 @@ pickled.
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
-from autobuild._closing import Closing
 from autobuild.exceptions import ConfigError, DataError
 from autobuild.storage._json import arch_text, check_metrics, check_time
 from autobuild.storage._json import canonical_json as canonical_json  # sqlite_store uses it
+from autobuild.storage.kept import Kept
 from autobuild.storage.records import EvaluationRecord, EvaluationStatus, SearchRecord
 
 __all__ = ["BaseRunStore"]
 
 
-class BaseRunStore(Closing, ABC):
+class BaseRunStore(Kept):
     """Searches and their evaluations; subclasses keep the data.
 
     Use it as a context manager, or call :meth:`close`.
@@ -41,9 +41,7 @@ class BaseRunStore(Closing, ABC):
         path: Where the data is kept.
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._closed = False
+    kind = "run store"
 
     # -- searches -------------------------------------------------------------------------
 
@@ -221,24 +219,6 @@ class BaseRunStore(Closing, ABC):
 
     # -- lifetime -------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Release the store (idempotent); what it recorded is already kept."""
-        if not self._closed:
-            self._closed = True
-            self._close()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.path!r})"
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ConfigError(f"run store {self.path!r} is closed")
-
     # -- what a backend implements (arguments already checked) ----------------------------
 
     @abstractmethod
@@ -291,7 +271,3 @@ class BaseRunStore(Closing, ABC):
     @abstractmethod
     def _count(self, search_id: int) -> int:
         """The number of evaluations of a search."""
-
-    @abstractmethod
-    def _close(self) -> None:
-        """Release what the backend holds (called once)."""

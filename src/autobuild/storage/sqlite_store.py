@@ -30,13 +30,12 @@ import json
 import sqlite3
 from collections.abc import Set
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from autobuild.storage.base import BaseRunStore, canonical_json
+from autobuild.storage.kept import SQLiteFile
 from autobuild.storage.records import EvaluationRecord, SearchRecord
-from autobuild.storage.sqlite import Schema, check_busy_timeout, connect, write_transaction
-from autobuild.storage.url import parse_storage_url
+from autobuild.storage.sqlite import Schema, write_transaction
 
 __all__ = ["SCHEMA_VERSION", "RunStore", "SQLiteRunStore"]
 
@@ -96,7 +95,7 @@ _SCHEMA = _RunStoreSchema(
 )
 
 
-class SQLiteRunStore(BaseRunStore):
+class SQLiteRunStore(SQLiteFile, BaseRunStore):
     """Run store in an SQLite file; see the module docstring.
 
     Args:
@@ -111,27 +110,7 @@ class SQLiteRunStore(BaseRunStore):
             another schema version, or cannot be put in WAL mode.
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
-        if isinstance(path, str) and "://" in path:
-            path = parse_storage_url(path)
-        super().__init__(str(path))
-        self._conn = connect(self.path, _SCHEMA, busy_timeout=check_busy_timeout(busy_timeout))
-
-    @classmethod
-    def from_url(cls, url: str, *, busy_timeout: float = 30.0) -> SQLiteRunStore:
-        """Open the store a ``sqlite:///...`` URL names (see :func:`parse_storage_url`).
-
-        Args:
-            url: The storage URL.
-            busy_timeout: Seconds to wait for another writer's lock.
-
-        Returns:
-            The open store.
-
-        Raises:
-            ConfigError: The URL is not of the accepted form.
-        """
-        return cls(parse_storage_url(url), busy_timeout=busy_timeout)
+    schema = _SCHEMA
 
     # -- searches -------------------------------------------------------------------------
 
@@ -225,9 +204,6 @@ class SQLiteRunStore(BaseRunStore):
             "SELECT COUNT(*) FROM evaluations WHERE search_id = ?", (search_id,)
         ).fetchone()
         return int(row[0])
-
-    def _close(self) -> None:
-        self._conn.close()
 
 
 #: The name the SQLite run store has always had.

@@ -17,14 +17,14 @@ canonical JSON: sorted keys, no spaces); nothing is pickled.
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal, get_args
 
-from autobuild._closing import Closing
 from autobuild._validation import check_int, check_number
 from autobuild.exceptions import ConfigError, DataError
 from autobuild.storage._json import arch_text, canonical_json, check_metrics, check_time
+from autobuild.storage.kept import Kept
 from autobuild.storage.study_records import RoundRecord, StudyRecord, TrialRecord, TrialState
 
 __all__ = ["BaseStudyStorage"]
@@ -33,7 +33,7 @@ _STATES: tuple[str, ...] = get_args(TrialState)
 _TOLD_STATES = ("complete", "failed")
 
 
-class BaseStudyStorage(Closing, ABC):
+class BaseStudyStorage(Kept):
     """Studies, their trials and their sampler rounds; subclasses keep the data.
 
     Use it as a context manager, or call :meth:`close`.
@@ -45,9 +45,7 @@ class BaseStudyStorage(Closing, ABC):
         path: Where the data is kept.
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._closed = False
+    kind = "study storage"
 
     # -- studies --------------------------------------------------------------------------
 
@@ -348,24 +346,6 @@ class BaseStudyStorage(Closing, ABC):
 
     # -- lifetime -------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Release the storage (idempotent); what it stored is already kept."""
-        if not self._closed:
-            self._closed = True
-            self._close()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.path!r})"
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ConfigError(f"study storage {self.path!r} is closed; open it again to use it")
-
     @staticmethod
     def _check_study_id(study_id: Any) -> None:
         check_int("study_id", study_id, low=1)
@@ -466,10 +446,6 @@ class BaseStudyStorage(Closing, ABC):
     @abstractmethod
     def _rounds(self, study_id: int) -> list[RoundRecord] | None:
         """The rounds of a study by round; ``None`` when no study has ``study_id``."""
-
-    @abstractmethod
-    def _close(self) -> None:
-        """Release what the backend holds (called once)."""
 
 
 def _check_proposals(proposals: Any) -> list[tuple[str, str]]:

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 from typing import Any, cast
 
 from autobuild.storage._json import canonical_json
-from autobuild.storage.sqlite import Schema, check_busy_timeout, connect, write_transaction
+from autobuild.storage.kept import SQLiteFile
+from autobuild.storage.sqlite import Schema, write_transaction
 from autobuild.storage.study_base import BaseStudyStorage
 from autobuild.storage.study_records import RoundRecord, StudyRecord, TrialRecord, TrialState
-from autobuild.storage.url import parse_storage_url
 
 __all__ = ["STUDY_SCHEMA_VERSION", "SQLiteStudyStorage"]
 
@@ -93,7 +92,7 @@ _SCHEMA = Schema(
 )
 
 
-class SQLiteStudyStorage(BaseStudyStorage):
+class SQLiteStudyStorage(SQLiteFile, BaseStudyStorage):
     """Study storage in an SQLite file; see the module docstring.
 
     Args:
@@ -108,27 +107,7 @@ class SQLiteStudyStorage(BaseStudyStorage):
             store), was written with another schema version, or cannot be put in WAL mode.
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
-        if isinstance(path, str) and "://" in path:
-            path = parse_storage_url(path)
-        super().__init__(str(path))
-        self._conn = connect(self.path, _SCHEMA, busy_timeout=check_busy_timeout(busy_timeout))
-
-    @classmethod
-    def from_url(cls, url: str, *, busy_timeout: float = 30.0) -> SQLiteStudyStorage:
-        """Open the storage a ``sqlite:///...`` URL names (see :func:`parse_storage_url`).
-
-        Args:
-            url: The storage URL.
-            busy_timeout: Seconds to wait for another writer's lock.
-
-        Returns:
-            The open storage.
-
-        Raises:
-            ConfigError: The URL is not of the accepted form.
-        """
-        return cls(parse_storage_url(url), busy_timeout=busy_timeout)
+    schema = _SCHEMA
 
     # -- studies --------------------------------------------------------------------------
 
@@ -294,9 +273,6 @@ class SQLiteStudyStorage(BaseStudyStorage):
             (study_id,),
         ).fetchall()
         return [_round(row) for row in rows]
-
-    def _close(self) -> None:
-        self._conn.close()
 
 
 def _study(row: tuple[Any, ...]) -> StudyRecord:

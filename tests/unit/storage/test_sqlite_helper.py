@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import autobuild.evaluation.cache
+import autobuild.storage.kept
 import autobuild.storage.sqlite_store
 from autobuild.evaluation import BaseEvaluator, CachedEvaluator, Metric
 from autobuild.exceptions import ConfigError, DataError
@@ -63,7 +64,7 @@ def test_new_file_gets_settings_schema_and_version(tmp_path: Path) -> None:
 
 
 def test_run_store_and_cache_share_the_helper(tmp_path: Path, tiny_space) -> None:
-    assert autobuild.storage.sqlite_store.connect is connect
+    assert autobuild.storage.kept.connect is connect
     assert autobuild.evaluation.cache.connect is connect
     with SQLiteRunStore(tmp_path / "runs.db") as store:
         runs = _pragmas(store._conn)
