@@ -32,6 +32,7 @@ import numpy as np
 
 from autobuild._closing import Closing
 from autobuild.exceptions import ConfigError, DataError
+from autobuild.execution import Executor
 from autobuild.search.config import check_objectives
 from autobuild.search.pareto import pareto_indices
 from autobuild.search.result import Objective
@@ -213,7 +214,7 @@ class Study(Closing):
         n_trials: int,
         *,
         batch: int = 1,
-        executor: str = "serial",
+        executor: Executor = "serial",
         n_jobs: int | None = None,
         ray_address: str | None = None,
         resources: Mapping[str, float] | None = None,
@@ -249,7 +250,7 @@ class Study(Closing):
         done: list[Trial] = []
         with TaskPool[Architecture, Any](
             evaluate,
-            executor,  # type: ignore[arg-type]
+            executor,
             n_jobs=n_jobs,
             ray_address=ray_address,
             resources=resources,
@@ -390,8 +391,8 @@ def create_study(
             f"{type(space).__name__}."
         )
     objs = check_objectives(objectives)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"`seed` must be an integer, got {seed!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"`seed` must be an integer >= 0, got {seed!r}.")
     sampler = AutoBuildSampler() if sampler is None else sampler
     if not isinstance(sampler, BaseSampler):
         raise ConfigError(

@@ -207,6 +207,8 @@ def test_bad_arguments_are_refused_clearly(tiny_space):
         ab.create_study("tiny", "acc:max")
     with pytest.raises(ConfigError, match="METRIC:max"):
         ab.create_study(tiny_space, "acc")
+    with pytest.raises(ConfigError, match=r"`seed` must be an integer >= 0, got -1"):
+        ab.create_study(tiny_space, "acc:max", seed=-1)
     with pytest.raises(ConfigError, match="sampler"):
         ab.create_study(tiny_space, "acc:max", sampler="tpe")
     with pytest.raises(ConfigError, match="storage"):
