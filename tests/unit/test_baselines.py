@@ -9,6 +9,7 @@ from tests.conftest import synthetic_acc
 
 from autobuild.baselines import (
     BASELINES,
+    BayesianRidgeBaseline,
     OneHotFeatures,
     RidgeBaseline,
     TreesBaseline,
@@ -109,6 +110,26 @@ def test_same_seed_gives_identical_predictions(tiny_space):
         a = cls(tiny_space, random_state=3).fit(archs[:100], y[:100]).predict(archs[100:])
         b = cls(tiny_space, random_state=3).fit(archs[:100], y[:100]).predict(archs[100:])
         np.testing.assert_array_equal(a, b)
+
+
+def test_bayesian_ridge_is_less_certain_of_what_the_labels_never_showed(tiny_space):
+    archs = tiny_space.sample(300, seed=6)
+    y = _additive(tiny_space, archs)
+    # Told: only architectures whose first stage never holds a kernel-7 layer.
+    seen = [a for a in archs if all(layer[0] != 7 for layer in a.stages[0])]
+    unseen = [a for a in archs if any(layer[0] == 7 for layer in a.stages[0])]
+    told_y = y[[archs.index(a) for a in seen]]
+    model = BayesianRidgeBaseline(tiny_space).fit(seen, told_y)
+    std_seen, std_unseen = model.epistemic_std(seen), model.epistemic_std(unseen)
+    assert std_seen.shape == (len(seen),)
+    assert np.all(std_seen >= 0)
+    assert np.median(std_unseen) > 3 * np.median(std_seen)
+    assert model.epistemic_std([]).shape == (0,)
+    # Its predictions rank like the ridge's on this additive target.
+    full = BayesianRidgeBaseline(tiny_space).fit(archs[:200], y[:200])
+    assert spearman(y[200:], full.predict(archs[200:])) > 0.95
+    with pytest.raises(NotFittedError, match="call `fit` first"):
+        BayesianRidgeBaseline(tiny_space).epistemic_std(archs)
 
 
 def test_evaluate_baselines_scores_every_baseline_and_is_nan_without_test_rows(tiny_space):

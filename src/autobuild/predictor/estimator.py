@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -38,6 +39,10 @@ from autobuild.spaces import Architecture, SearchSpace
 __all__ = ["CHECKPOINT_FORMAT", "AutoBuildPredictor"]
 
 logger = logging.getLogger(__name__)
+
+#: Held while a model is initialised from torch's global generator (seeded, then restored),
+#: so predictors fitted in several threads at once each get their seed's weights.
+_INIT_LOCK = threading.Lock()
 
 INFERENCE_BATCH = 4096
 #: Fewest labels for which ``wide="auto"`` validates the blend weight (else 0.5).
@@ -167,7 +172,7 @@ class AutoBuildPredictor:
         start = time.perf_counter()
         data = self.encoder.encode_batch(archs)
         target = torch.from_numpy((y_arr - self.label_mean_) / std).float()
-        with torch.random.fork_rng(devices=[]):
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.model_ = self._build_model()
         stack = (0.0, 0, 0.0)

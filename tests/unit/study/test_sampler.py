@@ -8,7 +8,7 @@ from tests.conftest import synthetic_acc
 
 from autobuild.exceptions import ConfigError
 from autobuild.study import AutoBuildSampler, History, RandomSampler, sampler_from_config
-from autobuild.study.sampler import _select, draw_unique
+from autobuild.study.sampler import _select, _spread, draw_unique
 
 FAST = {"steps": 40}
 
@@ -94,6 +94,34 @@ def test_autobuild_sampler_minimises_and_asks_only_from_the_pool(tiny_space):
     assert [r["score"] for r in rows] == sorted(r["score"] for r in rows)
 
 
+def test_uncertainty_changes_the_order_and_beta_zero_ranks_by_prediction(tiny_space):
+    told = tiny_space.sample(60, seed=4)
+    y = synthetic_acc(tiny_space, told) + np.random.default_rng(0).normal(0, 0.3, len(told))
+    history = _history(tiny_space, told, y[:, None])
+    firsts = {}
+    for beta in (0.0, 0.0, 1e3):
+        sampler = AutoBuildSampler(initial=10, beta=beta, predictor={"steps": 200})
+        proposal = sampler.propose(history, 5, np.random.default_rng(1))
+        firsts.setdefault(beta, []).append(proposal.archs[:5])
+    assert firsts[0.0][0] == firsts[0.0][1]  # reproducible
+    # A large beta asks first for what the told results leave most uncertain.
+    greedy, curious = (_spread(tiny_space, told, y, firsts[b][0]) for b in (0.0, 1e3))
+    assert curious.mean() > greedy.mean()
+
+
+def test_two_objective_rounds_are_reproducible(tiny_space):
+    """Both objectives' predictors train at once (threads); each depends on its seed only."""
+    told = tiny_space.sample(24, seed=5)
+    acc = synthetic_acc(tiny_space, told)
+    values = np.column_stack([acc, acc**2 - 3 * acc])
+    objectives = (("acc", "max"), ("cost", "min"))
+    history = _history(tiny_space, told, values, objectives=objectives)
+    sampler = AutoBuildSampler(initial=10, predictor={"steps": 150})
+    first, second = (sampler.propose(history, 4, np.random.default_rng(2)) for _ in range(2))
+    assert first.archs == second.archs
+    assert first.knowledge["objectives"] == second.knowledge["objectives"]
+
+
 def test_two_objectives_ask_for_new_front_points_first():
     told = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0]])  # both maximised
     predicted = np.array([[0.5, 0.5], [2.5, 2.5], [1.0, 3.5], [2.0, 1.0]])
@@ -103,7 +131,7 @@ def test_two_objectives_ask_for_new_front_points_first():
 
 
 def test_sampler_configurations_round_trip():
-    sampler = AutoBuildSampler(initial=7, k=4, predictor={"steps": 99, "conv": "gcn"})
+    sampler = AutoBuildSampler(initial=7, k=4, beta=0.7, predictor={"steps": 99, "conv": "gcn"})
     again = sampler_from_config(sampler.to_config())
     assert isinstance(again, AutoBuildSampler)
     assert again.to_config() == sampler.to_config()
@@ -116,6 +144,7 @@ def test_sampler_configurations_round_trip():
         ({"name": "tpe"}, "Unknown sampler"),
         ({"name": "autobuild", "colour": 1}, "Invalid AutoBuildSampler"),
         ({"name": "autobuild", "k": 0}, "k"),
+        ({"name": "autobuild", "beta": -1}, "beta"),
         ({"name": "autobuild", "predictor": {"nope": 1}}, "nope"),
     ],
 )
