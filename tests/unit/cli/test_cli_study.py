@@ -237,7 +237,7 @@ def test_the_default_storage_is_autobuild_db_in_the_working_directory(
     assert _DEFAULT_STORAGE == DEFAULT_STORAGE
     monkeypatch.chdir(tmp_path)
     args = ["study", "create", "d", "--space", tiny_toml, "--objectives", "acc:max"]
-    code, out, err = _run(capsys, *args, "--initial", "20", "--seed", "3")
+    code, out, err = _run(capsys, *args, "--initial", "20", "--beta", "0", "--seed", "3")
     assert code == 0, err
     assert "in autobuild.db" in out
     assert (tmp_path / "autobuild.db").is_file()
@@ -251,6 +251,7 @@ def test_the_default_storage_is_autobuild_db_in_the_working_directory(
         assert study.seed == 3
         assert isinstance(study.sampler, ab.study.AutoBuildSampler)
         assert study.sampler.initial == 20
+        assert study.sampler.beta == 0.0
 
 
 def test_stale_pending_trials_are_asked_again_first(capsys, tmp_path, tiny_toml):
@@ -302,7 +303,8 @@ def test_status_shows_the_top_module_per_unit_of_the_last_round(capsys, tmp_path
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--initial", "5"], "--initial applies to --sampler autobuild only"),
+        (["--initial", "5"], "--initial applies to --sampler autobuild only; drop it."),
+        (["--initial", "5", "--beta", "1"], "--initial, --beta apply to --sampler autobuild only"),
         (["--sampler", "autobuild", "--initial", "1"], "--initial: "),
     ],
 )
@@ -323,6 +325,10 @@ def test_bad_option_values_are_argparse_usage_errors(capsys, tmp_path):
         main(["study", "ask", "s", "--out", str(tmp_path / "p.csv"), "--reask-after", "-1"])
     assert exc.value.code == 2
     assert "expected a number of seconds >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["study", "create", "s", "--objectives", "acc:max", "--beta", "-0.5"])
+    assert exc.value.code == 2
+    assert "--beta: expected a number >= 0, got '-0.5'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["study"])
     assert exc.value.code == 2

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,19 @@ __all__ = ["StudyCommand"]
 _DEFAULT_STORAGE = "sqlite:///autobuild.db"  # autobuild.study.DEFAULT_STORAGE, kept cheap
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
+def _non_negative(what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number >= 0, named ``what`` in the error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(f"expected {what} >= 0, got {text!r}")
+        return value
+
+    return parse
 
 
 class StudyCommand(Command):
@@ -78,6 +84,12 @@ class StudyCommand(Command):
             type=positive_int,
             help="autobuild sampler: results told before the first predictor (default: 10).",
         )
+        create.add_argument(
+            "--beta",
+            type=_non_negative("a number"),
+            help="autobuild sampler: weight of a candidate's uncertainty next to its "
+            "prediction; 0 ranks by prediction alone (default: 0.25).",
+        )
         ask = action("ask", "Hand out trials to evaluate, written to a CSV file.")
         ask.add_argument("--n", type=positive_int, default=1, help="Trials to ask (default: 1).")
         ask.add_argument(
@@ -85,7 +97,7 @@ class StudyCommand(Command):
         )
         ask.add_argument(
             "--reask-after",
-            type=_seconds,
+            type=_non_negative("a number of seconds"),
             metavar="SECONDS",
             help="Hand out again, first, trials pending for this long (their job died).",
         )
@@ -109,18 +121,15 @@ class StudyCommand(Command):
         from autobuild.exceptions import ConfigError
         from autobuild.study import AutoBuildSampler, RandomSampler, create_study, read_candidates
 
-        if args.sampler == "random" and args.initial is not None:
-            raise CLIUsageError("--initial applies to --sampler autobuild only; drop it.")
+        settings = {k: v for k in ("initial", "beta") if (v := getattr(args, k)) is not None}
+        flags = ", ".join(f"--{k}" for k in settings)
+        if args.sampler == "random" and settings:
+            verb, them = ("applies", "it") if len(settings) == 1 else ("apply", "them")
+            raise CLIUsageError(f"{flags} {verb} to --sampler autobuild only; drop {them}.")
         try:
-            sampler = (
-                RandomSampler()
-                if args.sampler == "random"
-                else AutoBuildSampler(
-                    **({} if args.initial is None else {"initial": args.initial})
-                )
-            )
+            sampler = RandomSampler() if args.sampler == "random" else AutoBuildSampler(**settings)
         except ConfigError as err:
-            raise CLIUsageError(f"--initial: {err}") from err
+            raise CLIUsageError(f"{flags}: {err}") from err
         space = spaces.get(args.space)
         pool = None if args.candidates is None else read_candidates(args.candidates, space)
         with create_study(
@@ -235,7 +244,9 @@ class StudyCommand(Command):
 
 def _sampler_text(sampler: Any) -> str:
     initial = getattr(sampler, "initial", None)
-    return sampler.name if initial is None else f"{sampler.name} (initial {initial})"
+    if initial is None:
+        return str(sampler.name)
+    return f"{sampler.name} (initial {initial}, beta {sampler.beta:g})"
 
 
 def _n(count: int, noun: str) -> str:
