@@ -10,16 +10,17 @@ ifneq ($(wildcard ../shared/data),)
 export AUTOBUILD_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: install test demo bench lint clean
+.PHONY: install test demo bench lint wheel clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# torch is pinned: the 2.13.0 CPU wheel is installed first so nothing pulls a CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# constraints.txt holds the exact versions the tests pass with; the 2.13.0 CPU build of
+	# torch goes in first so that nothing pulls a CUDA build.
+	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 test: install
@@ -33,8 +34,19 @@ lint: install
 demo: install
 	$(BIN)/autobuild demo --out demo-out
 
+# Build the wheel, install it into a fresh virtual environment (no source tree on its path)
+# and run `autobuild demo` from there.
+wheel: install
+	rm -rf dist build/wheel-venv build/wheel-demo
+	$(BIN)/python -m build --wheel --outdir dist . > /dev/null
+	$(PYTHON) -m venv build/wheel-venv
+	build/wheel-venv/bin/pip install --quiet -c constraints.txt torch==2.13.0
+	build/wheel-venv/bin/pip install --quiet -c constraints.txt dist/autobuild-*.whl
+	cd build && wheel-venv/bin/python -c "import autobuild, sys; assert 'site-packages' in autobuild.__file__, autobuild.__file__; print('autobuild', autobuild.__version__, 'from', autobuild.__file__)"
+	cd build && wheel-venv/bin/autobuild demo --out wheel-demo
+
 bench: install
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --preset paper
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train.py --set isolate_embedding=false
@@ -53,4 +65,4 @@ bench: install
 	$(BIN)/python benchmarks/cli_startup.py
 
 clean:
-	rm -rf $(VENV) demo-out bench-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-out bench-out dist build .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from autobuild._optional import import_pyg
 from autobuild.encoding.batch import Category, GraphBatch
 from autobuild.exceptions import EncodingError, SearchSpaceError
 from autobuild.spaces import (
@@ -304,10 +305,11 @@ class SequenceGraphEncoder:
         The graph has ``x_cat`` (`n x C` long), ``x_num`` (`n x F` float), ``edge_index``
         (`2 x (n-1)`, a valid `2 x 0` tensor for a one-node graph) and ``num_nodes``.
         """
-        from torch_geometric.data import Data
-
+        data_module = import_pyg("data", "PyG Data objects (`SequenceGraphEncoder.encode`)")
         b = self.encode_batch([arch])
-        return Data(x_cat=b.x_cat, x_num=b.x_num, edge_index=b.edge_index(), num_nodes=b.num_nodes)
+        return data_module.Data(
+            x_cat=b.x_cat, x_num=b.x_num, edge_index=b.edge_index(), num_nodes=b.num_nodes
+        )
 
     # ------------------------------------------------------------------ internals
     def _range_layout(self) -> _RangeLayout:

@@ -6,7 +6,8 @@ softmax over edges), not arithmetic; each layer here computes the same function 
 counterpart with a handful of dense ops on the packed node tensor. Parameter names and shapes
 equal PyG's, so :meth:`ChainConv.forward` runs the PyG layer itself (through
 ``torch.func.functional_call``) for general graphs given by ``edge_index``, and the tests check
-that both paths agree on chains. PyG is imported only when a general graph is seen.
+that both paths agree on chains. PyG is imported only when a general graph is seen; it is
+an optional dependency (``pip install 'autobuild[pyg]'``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from autobuild._optional import import_pyg
 from autobuild.exceptions import ConfigError
 
 __all__ = [
@@ -29,6 +31,9 @@ __all__ = [
     "GraphChainConv",
     "make_conv",
 ]
+
+#: What needs PyG here, as error messages name it.
+_GENERAL = "Convolutions over general graphs (given by edge_index, such as IR graphs)"
 
 
 def shift(x: Tensor, has_prev: Tensor) -> Tensor:
@@ -111,7 +116,7 @@ class GATv2ChainConv(ChainConv):
 
     def make_pyg(self) -> nn.Module:
         """PyG's ``GATv2Conv`` with matching settings."""
-        from torch_geometric.nn import GATv2Conv
+        GATv2Conv = import_pyg("nn", _GENERAL).GATv2Conv
 
         return GATv2Conv(
             self.in_channels,
@@ -136,7 +141,7 @@ class GraphChainConv(ChainConv):
 
     def make_pyg(self) -> nn.Module:
         """PyG's ``GraphConv`` (sum aggregation)."""
-        from torch_geometric.nn import GraphConv
+        GraphConv = import_pyg("nn", _GENERAL).GraphConv
 
         return GraphConv(self.in_channels, self.out_channels, aggr="add")
 
@@ -165,7 +170,7 @@ class GCNChainConv(ChainConv):
 
     def make_pyg(self) -> nn.Module:
         """PyG's ``GCNConv``."""
-        from torch_geometric.nn import GCNConv
+        GCNConv = import_pyg("nn", _GENERAL).GCNConv
 
         return GCNConv(self.in_channels, self.out_channels)
 
@@ -189,7 +194,7 @@ class GINChainConv(ChainConv):
 
     def make_pyg(self) -> nn.Module:
         """PyG's ``GINConv`` around an MLP of the same shape."""
-        from torch_geometric.nn import GINConv
+        GINConv = import_pyg("nn", _GENERAL).GINConv
 
         mlp = nn.Sequential(
             nn.Linear(self.in_channels, self.out_channels),
