@@ -344,6 +344,22 @@ class BaseStudyStorage(Kept):
             raise self._no_study(study_id)
         return found
 
+    def last_round(self, study_id: int) -> int:
+        """Return the number of the study's latest kept round, 0 when none is kept.
+
+        Cheaper than :meth:`rounds` (which reads every round's data): a study numbers its
+        next round from this.
+
+        Raises:
+            DataError: No study has ``study_id``.
+        """
+        self._check_study_id(study_id)
+        self._check_open()
+        found = self._last_round(study_id)
+        if found is None:
+            raise self._no_study(study_id)
+        return found
+
     # -- lifetime -------------------------------------------------------------------------
 
     @staticmethod
@@ -446,6 +462,10 @@ class BaseStudyStorage(Kept):
     @abstractmethod
     def _rounds(self, study_id: int) -> list[RoundRecord] | None:
         """The rounds of a study by round; ``None`` when no study has ``study_id``."""
+
+    @abstractmethod
+    def _last_round(self, study_id: int) -> int | None:
+        """The largest kept round number (0 when none); ``None`` when no study has the id."""
 
 
 def _check_proposals(proposals: Any) -> list[tuple[str, str]]:

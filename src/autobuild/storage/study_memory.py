@@ -225,6 +225,11 @@ class InMemoryStudyStorage(BaseStudyStorage):
                 return None
             return [study.round_record(study.rounds[r]) for r in sorted(study.rounds)]
 
+    def _last_round(self, study_id: int) -> int | None:
+        with self._lock:
+            study = self._by_id.get(study_id)
+            return None if study is None else max(study.rounds, default=0)
+
     def _close(self) -> None:
         # Nothing to release; what the storage held goes with the object.
         return None

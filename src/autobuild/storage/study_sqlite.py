@@ -274,6 +274,14 @@ class SQLiteStudyStorage(SQLiteFile, BaseStudyStorage):
         ).fetchall()
         return [_round(row) for row in rows]
 
+    def _last_round(self, study_id: int) -> int | None:
+        if not self._has_study(study_id):
+            return None
+        row = self._conn.execute(
+            "SELECT COALESCE(MAX(round), 0) FROM rounds WHERE study_id = ?", (study_id,)
+        ).fetchone()
+        return int(row[0])
+
 
 def _study(row: tuple[Any, ...]) -> StudyRecord:
     """The study of a row of :data:`_STUDY_COLUMNS`."""

@@ -347,7 +347,7 @@ class Study(Closing):
             values=values.reshape(len(complete), len(names)),
             exclude=frozenset(r.arch_id for r in records),
             candidates=self.candidates,
-            round=len(self.storage.rounds(self._id)) + 1,
+            round=self.storage.last_round(self._id) + 1,
         )
 
 

@@ -271,12 +271,17 @@ def test_rounds_insert_or_keep(storage: BaseStudyStorage) -> None:
     sid = _study(storage)
     other = _study(storage, "T")
     assert storage.rounds(sid) == []
+    assert storage.last_round(sid) == 0
     r1 = storage.add_round(sid, 1, n_told=20, data={"scores": {"k3": 0.5}})
     r0 = storage.add_round(sid, 0, n_told=10, data={"scores": {"k3": 0.1}})
     assert (r1.study_id, r1.round, r1.n_told, r1.data) == (sid, 1, 20, {"scores": {"k3": 0.5}})
     kept = storage.add_round(sid, 1, n_told=21, data={"scores": {}})  # a second worker
     assert kept == r1
     assert storage.rounds(sid) == [r0, r1]
+    assert storage.last_round(sid) == 1
+    assert storage.last_round(other) == 0
+    with pytest.raises(DataError, match="no study"):
+        storage.last_round(999)
     assert storage.add_round(other, 1, n_told=0, data={}).n_told == 0  # rounds are per study
     with pytest.raises(ConfigError, match="`round` must be an integer >= 0"):
         storage.add_round(sid, -1, n_told=0, data={})
