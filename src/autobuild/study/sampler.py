@@ -433,12 +433,13 @@ def _spread(
 
 
 def _select(told: np.ndarray, predicted: np.ndarray, n: int) -> list[int]:
-    """Candidate indices, best first: by prediction, or by added predicted hypervolume.
+    """Candidate indices, best first, from their predicted points (``(c, m)``, maximised;
+    upper confidence bounds when the sampler explores).
 
-    One objective: the highest predictions. Several: greedily, the candidate whose predicted
-    point adds the most hypervolume to the told front and the points already chosen (the
-    reference point is the told values' worst corner less a tenth of their range); once no
-    candidate adds any, the rest follow by the sum of their standardised predictions.
+    One objective: the highest first. Several: greedily, the candidate whose point adds the
+    most hypervolume to the told front and the points already chosen (the reference point
+    is the told values' worst corner less a tenth of their range); once no candidate adds
+    any, the rest follow by the sum of their standardised values.
     """
     if predicted.shape[1] == 1:
         return [int(i) for i in np.argsort(-predicted[:, 0], kind="stable")]
