@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/data),)
 export AUTOBUILD_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: install test demo bench lint wheel clean
+.PHONY: install test demo bench lint wheel docs clean
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ wheel: install
 	build/wheel-venv/bin/pip install --quiet -c constraints.txt dist/autobuild-*.whl
 	cd build && wheel-venv/bin/python -c "import autobuild, sys; assert 'site-packages' in autobuild.__file__, autobuild.__file__; print('autobuild', autobuild.__version__, 'from', autobuild.__file__)"
 	cd build && wheel-venv/bin/autobuild demo --out wheel-demo
+
+# The documentation site (mkdocs.yml, docs/) into site/; --strict fails on broken links.
+docs: install
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[docs]'
+	$(BIN)/mkdocs build --strict --site-dir site
 
 bench: install
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'

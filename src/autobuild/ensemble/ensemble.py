@@ -65,7 +65,7 @@ MEMBERS_DIR = "members"
 
 #: Ranking-loss weight of ensemble members when no ``config`` is given. With a few dozen
 #: labels per member the predictor default, 5, lets the ranking loss crowd out the
-#: regression; weights from 0.5 to 2 build equally well (README, "Few labels").
+#: regression; weights from 0.5 to 2 build equally well (docs/results/few-labels.md).
 MEMBER_CORR_LAMBDA = 1.0
 #: Wide-term weight of ensemble members when no ``config`` is given: members are GNNs alone;
 #: an ensemble averages its members and weights them by held-out folds, which a per-member

@@ -191,7 +191,7 @@ Preset = Literal["default", "latency", "paper"]
 #: ``latency`` pools each hop by *sum*, as the authors' latency surrogates do (a network's
 #: latency is close to a sum of per-layer costs, so larger networks should have larger
 #: norms), and trains for about 4,000 steps; measured on HELP's GPU latencies
-#: (``benchmarks/latency.py``, README).
+#: (``benchmarks/latency.py``, docs/results/latency.md).
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "latency": {"readout": "sum", "steps": 4000},

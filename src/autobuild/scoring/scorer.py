@@ -49,7 +49,7 @@ __all__ = [
 RerankHead = Head | Literal["auto"]
 #: The head :meth:`PredictorScorer.rerank` uses for ``"auto"`` when the predictor has an
 #: additive unit head: the mean of the GNN's regressor and that head (with 100 labels the
-#: regressor alone prefers the largest network; see README).
+#: regressor alone prefers the largest network; see docs/results/construct.md).
 RERANK_HEAD: Head = "mean"
 
 

@@ -53,7 +53,7 @@ def list_spaces() -> list[str]:
 
 
 def from_toml(path: str | Path) -> SearchSpace:
-    """Read a search space declared in a TOML file (schema in the README).
+    """Read a search space declared in a TOML file (schema in docs/how-to/declare-space.md).
 
     Raises:
         SearchSpaceError: If the file cannot be read or the declaration is invalid.

@@ -44,7 +44,8 @@ class AutoBuildNet(nn.Module):
         isolate_embedding: Stop the gradient from the GNN into the FE-MLP, so the FE-MLP
             learns from the hop-0 ranking term alone. The GNN normalises its input with
             BatchNorm, which makes the gradient it sends back to the FE-MLP dwarf the hop-0
-            term's, and hop 0's ranking becomes unstable across seeds (README, "Defaults").
+            term's, and hop 0's ranking becomes unstable across seeds
+            (docs/concepts/predictor.md, "Defaults").
         unit_max_layers: Most layers of each unit of the space; when given, the network also
             has an *additive unit head* (:meth:`unit_contributions`).
         wide: A one-hot linear term blended with the regressor's prediction (fitted in
