@@ -96,7 +96,8 @@ def run_demo(
         n_labeled: Labelled architectures the predictor learns from.
         k: Subgraphs kept per unit (a stage, or stages scored together) for the reduced space.
         seed: Seed of the labelled sample, the training and the random-search baseline.
-        out: Report folder (``report.md``, plots, ``summary.json``, scores, checkpoint).
+        out: Report folder (``report.md``, ``report.html``, plots, ``summary.json``, scores,
+            checkpoint).
         progress: Show a training progress bar.
 
     Returns:
@@ -181,6 +182,11 @@ def run_demo(
     _write_report(folder, space, rows, quality, importance, scores, truth, summary, n_labeled)
     summary["seconds"] = time.perf_counter() - start
     write_json_atomic(folder / SUMMARY_FILE, summary)
+    from autobuild.reports import write_html_report
+
+    write_html_report(
+        folder, title=f"AutoBuild on NAS-Bench-Macro: {n_labeled} labelled architectures"
+    )
     return DemoResult(summary, rows, scores)
 
 

@@ -41,4 +41,7 @@ def test_demo_writes_report_and_summary(tmp_path, nasbench_available, capsys):
         assert (out / png).stat().st_size > 1000
         assert png in report
     assert (out / "subgraph_scores.csv").is_file()
+    page = (out / "report.html").read_text(encoding="utf-8")  # the same report, in one page
+    assert page.count('src="data:image/png;base64,') >= 4
+    assert "optimum of the space" in page
     assert "optimum of the space" in capsys.readouterr().out

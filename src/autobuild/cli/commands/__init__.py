@@ -16,6 +16,7 @@ from autobuild.cli.commands.export_onnx import ExportOnnxCommand
 from autobuild.cli.commands.fronts import FrontsCommand
 from autobuild.cli.commands.measure import MeasureCommand
 from autobuild.cli.commands.predict import PredictCommand
+from autobuild.cli.commands.report import ReportCommand
 from autobuild.cli.commands.sample import SampleCommand
 from autobuild.cli.commands.score import ScoreCommand
 from autobuild.cli.commands.search import SearchCommand
@@ -35,6 +36,7 @@ COMMANDS: tuple[type[Command], ...] = (
     SearchCommand,
     StudyCommand,
     FrontsCommand,
+    ReportCommand,
     MeasureCommand,
     ExportOnnxCommand,
     SpacesCommand,

@@ -72,5 +72,8 @@ class DemoCommand(Command):
             f"Predictor on the unlabelled architectures: Spearman {s['heldout_srcc']:.3f}; "
             f"hop 0..M: {hops}"
         )
-        print(f"Report: {args.out / 'report.md'} ({s['seconds']:.0f} s)")
+        print(
+            f"Report: {args.out / 'report.md'} and {args.out / 'report.html'} "
+            f"({s['seconds']:.0f} s)"
+        )
         return 0
