@@ -37,13 +37,14 @@ demo: install
 # Build the wheel, install it into a fresh virtual environment (no source tree on its path)
 # and run `autobuild demo` from there.
 wheel: install
-	rm -rf dist build/wheel-venv build/wheel-demo
+	rm -rf dist build/wheel-venv build/wheel-demo build/wheel-mplconfig
 	$(BIN)/python -m build --wheel --outdir dist . > /dev/null
 	$(PYTHON) -m venv build/wheel-venv
 	build/wheel-venv/bin/pip install --quiet -c constraints.txt torch==2.13.0
 	build/wheel-venv/bin/pip install --quiet -c constraints.txt dist/autobuild-*.whl
 	cd build && wheel-venv/bin/python -c "import autobuild, sys; assert 'site-packages' in autobuild.__file__, autobuild.__file__; print('autobuild', autobuild.__version__, 'from', autobuild.__file__)"
-	cd build && wheel-venv/bin/autobuild demo --out wheel-demo
+	# Its own matplotlib cache: one shared with another environment names that one's fonts.
+	cd build && MPLCONFIGDIR=$$PWD/wheel-mplconfig wheel-venv/bin/autobuild demo --out wheel-demo
 
 # The documentation site (mkdocs.yml, docs/) into site/; --strict fails on broken links.
 docs: install
