@@ -264,6 +264,10 @@ def single_measures(problem: Problem, run: Run) -> dict:
     }
 
 
+def _rank(v: float | None) -> str:
+    return "-" if v is None else f"{v:g}"
+
+
 def _evals(v: float, budget: int) -> str:
     return f">{budget}" if v == float("inf") else f"{v:g}"
 
@@ -290,7 +294,10 @@ def single_objective(problem: Problem, methods: list[str], seeds: list[int]) -> 
             rows.append(m)
             print(
                 f"single {name} seed {seed}: rank<=10 at {_evals(m['r10'], problem.budget)}, "
-                f"optimum at {_evals(m['opt'], problem.budget)}, {run.wall_s:.1f} s",
+                f"optimum at {_evals(m['opt'], problem.budget)}, best rank @25/50/100 "
+                + "/".join(_rank(m[f"best@{n}"]) for n in (25, 50, 100))
+                + ("" if m["ask_s"] is None else f", {m['ask_s']:.2f} s per ask")
+                + f", {run.wall_s:.1f} s",
                 file=sys.stderr,
             )
         results[name] = rows
