@@ -49,7 +49,7 @@ wheel: install
 # The documentation site (mkdocs.yml, docs/) into site/; --strict fails on broken links.
 docs: install
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[docs]'
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench: install
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
