@@ -252,8 +252,8 @@ class AutoBuildSampler(BaseSampler):
             return predictor, score_modules(predictor)
 
         # One thread per objective: most of a fit runs in torch kernels, which release the
-        # GIL, so two objectives' predictors train in about 0.75 of the time of one after
-        # the other; each fit's result depends only on its seed.
+        # GIL, so several objectives' predictors train side by side; each fit's result
+        # depends only on its seed.
         with ThreadPoolExecutor(max_workers=len(seeds)) as pool:
             learnt = list(pool.map(learn, range(len(seeds))))
         predictors = [p for p, _ in learnt]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import importlib.util
 import logging
 from collections.abc import Mapping, Sequence
@@ -127,19 +126,6 @@ def report_kwargs(space_values: np.ndarray) -> dict[str, Any]:
         "marks": {"built top-1": 93.13, "K=3 best": 93.13, "random median": 91.0},
         "notes": ["Trained on 100 labelled architectures.", "Seed 0."],
     }
-
-
-@pytest.fixture
-def no_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every ``import matplotlib...`` fail, as if it were not installed."""
-    real_import = builtins.__import__
-
-    def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,6 +47,35 @@ class _Figure:
 _Block: TypeAlias = "str | _Figure"
 
 
+def _histogram_figure(
+    file: str,
+    title: str,
+    caption: str,
+    values: list[float],
+    marks: dict[str, float],
+    *,
+    xlabel: str,
+    plot_title: str,
+) -> _Figure:
+    """A histogram of ``values``, with a vertical line per entry of ``marks``."""
+
+    def draw(path: Path) -> object:
+        from autobuild.reports.plots import plot_accuracy_histogram
+
+        return plot_accuracy_histogram(
+            path,
+            values,
+            marks,
+            xlabel=xlabel,
+            log=False,
+            title=plot_title,
+            low_percentile=0.0,
+            bins=min(60, max(10, len(values) // 2)),
+        )
+
+    return _Figure(file, title, caption, draw)
+
+
 @dataclass
 class _Section:
     title: str

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from autobuild.exceptions import DataError
 from autobuild.reports.html.files import _floats, _mean, _read_csv, _read_json, _without_arch
-from autobuild.reports.html.page import _Figure, _is_number, _key_values, _Section, _table
+from autobuild.reports.html.page import (
+    _Figure,
+    _histogram_figure,
+    _is_number,
+    _key_values,
+    _Section,
+    _table,
+)
 
 if TYPE_CHECKING:
     from autobuild.scoring.tables import FeatureImportance
@@ -302,27 +309,15 @@ def _build_section(folder: Path) -> _Section:
     )
     scores = [v for v in _floats(r.get("score") for r in built) if math.isfinite(v)]
     if len(scores) >= 2:
-
-        def draw(path: Path) -> object:
-            from autobuild.reports.plots import plot_accuracy_histogram
-
-            return plot_accuracy_histogram(
-                path,
-                scores,
-                {"top-1": scores[0]},
-                xlabel="score",
-                log=False,
-                title=f"Scores of the {len(scores)} ranked architectures",
-                low_percentile=0.0,
-                bins=min(60, max(10, len(scores) // 2)),
-            )
-
         section.blocks.append(
-            _Figure(
+            _histogram_figure(
                 "built_scores.png",
                 "Scores of the ranked architectures",
                 "How the scores of the ranked architectures spread; the line marks the top-1.",
-                draw,
+                scores,
+                {"top-1": scores[0]},
+                xlabel="score",
+                plot_title=f"Scores of the {len(scores)} ranked architectures",
             )
         )
     return section

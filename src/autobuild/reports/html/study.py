@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
 from autobuild.reports.html.files import _floats
-from autobuild.reports.html.page import _Figure, _key_values, _Section, _table, _write_page
+from autobuild.reports.html.page import (
+    _Figure,
+    _histogram_figure,
+    _key_values,
+    _Section,
+    _table,
+    _write_page,
+)
 
 __all__ = ["write_study_report"]
 
@@ -96,28 +104,17 @@ def write_study_report(name: str, storage: str, out: str | Path) -> Path:
         values1 = [v for v in _floats(t[metric] for t in complete) if math.isfinite(v)]
         best = (max if direction == "max" else min)(values1) if values1 else math.nan
 
-        def draw1(path: Path) -> object:
-            from autobuild.reports.plots import plot_accuracy_histogram
-
-            return plot_accuracy_histogram(
-                path,
-                values1,
-                {"best": best},
-                xlabel=metric,
-                log=False,
-                title=f"{metric} of {len(values1)} complete trials",
-                low_percentile=0.0,
-                bins=min(60, max(10, len(values1) // 2)),
-            )
-
-        section.blocks.append(
-            _Figure(
-                "values.png",
-                f"Distribution of {metric}",
-                f"The told {metric} of every complete trial; the line marks the best.",
-                draw1 if values1 else None,
-            )
+        figure = _histogram_figure(
+            "values.png",
+            f"Distribution of {metric}",
+            f"The told {metric} of every complete trial; the line marks the best.",
+            values1,
+            {"best": best},
+            xlabel=metric,
+            plot_title=f"{metric} of {len(values1)} complete trials",
         )
+        # No finite value: the page lists the figure as left out instead of drawing it.
+        section.blocks.append(figure if values1 else dataclasses.replace(figure, draw=None))
     section.blocks.append(_table(trials, caption="Every trial"))
     intro = f"Study {name!r} in {storage}."
     return _write_page(Path(out), f"AutoBuild study: {name}", intro, [section], None)
